@@ -1,0 +1,93 @@
+//! The main job: the design notes' test script in Rust.
+//!
+//! Three traced tests against MAXIMUS (`health_check_test`, `consciousness_test`,
+//! `query_test`), each with its endpoint and `api_request` spans — and, when the in-process
+//! `maximus-mock` answers, the server's spans in the same trace. The traces go to the
+//! configured exporter (OTLP to `localhost:4318` unless the environment says otherwise) and
+//! are printed here as trees.
+//!
+//! ```text
+//! cargo run --example test_tracing                       # nothing else needed
+//! MAXIMUS_CORE_URL=http://localhost:8100 cargo run --example test_tracing
+//! MAXIMUS_TRACE_EXPORTER=jaeger cargo run --example test_tracing
+//! ```
+
+use std::error::Error;
+
+use maximus_client::MaximusClient;
+use maximus_mock::MockMaximus;
+use maximus_trace::{FutureExt, TracingManager};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let guard = TracingManager::builder()
+        .default_service_name("maximus-test-client")
+        .print_traces(true)
+        .init()?;
+
+    // With no MAXIMUS_CORE_URL, start the stand-in server here so the run needs nothing else.
+    let (base_url, _mock) = match std::env::var("MAXIMUS_CORE_URL") {
+        Ok(url) if !url.trim().is_empty() => (url, None),
+        _ => {
+            let mock = MockMaximus::start().await?;
+            println!("MAXIMUS_CORE_URL is not set: started maximus-mock in-process at {}", mock.url());
+            (mock.url(), Some(mock))
+        }
+    };
+    let client = MaximusClient::builder().base_url(&base_url).build()?;
+    let tracing = guard.manager();
+
+    println!("\n1. health_check_test");
+    let span = tracing.start_span("health_check_test", [("test", "1")]);
+    // The endpoint's span joins the span its future is polled in.
+    match client.health().in_span(span).await {
+        Ok(health) => println!("   status: {}", health.status),
+        Err(e) => println!("   failed: {e}"),
+    }
+
+    println!("2. consciousness_test");
+    let span = tracing.start_span("consciousness_test", [("test", "2")]);
+    match client.consciousness().get_state().in_span(span).await {
+        Ok(state) => println!(
+            "   arousal {:.2} ({}), {} TIG nodes, health {}",
+            state.arousal_level, state.arousal_classification, state.tig_metrics.node_count, state.system_health
+        ),
+        Err(e) => println!("   failed: {e}"),
+    }
+
+    println!("3. query_test");
+    let span = tracing.start_span("query_test", [("test", "3")]);
+    match client.query("Hello MAXIMUS", None, 1000).in_span(span).await {
+        Ok(answer) => println!("   confidence {:.2}: {}", answer.confidence_score, first_words(&answer.final_response)),
+        Err(e) => println!("   failed: {e}"),
+    }
+
+    println!("\nTrace trees:");
+    // An unreachable collector is reported below, not treated as this program's failure.
+    if let Err(e) = guard.force_flush() {
+        log::debug!("{e}");
+    }
+    report(&guard);
+    drop(guard);
+    Ok(())
+}
+
+fn first_words(text: &str) -> String {
+    text.split_whitespace().take(12).collect::<Vec<_>>().join(" ") + " ..."
+}
+
+/// Says where the traces went and how to find them.
+fn report(guard: &maximus_trace::TracingGuard) {
+    let stats = guard.stats();
+    let service = guard.service_name().unwrap_or("maximus-test-client");
+    println!("{} spans recorded, {} exported.", stats.spans_ended, stats.spans_exported);
+    if stats.export_errors > 0 {
+        println!(
+            "The collector did not accept them (see the warning above). To see the traces in Jaeger:\n  \
+             docker run --rm -p 16686:16686 -p 4317:4317 -p 4318:4318 -p 6831:6831/udp jaegertracing/jaeger:latest\n  \
+             then run this example again."
+        );
+    }
+    println!("Open http://localhost:16686 and search for service \"{service}\".");
+}

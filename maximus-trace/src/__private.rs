@@ -1,0 +1,110 @@
+//! The one path generated code calls (`#[trace_span]`, `span!`). Not public API: it may
+//! change in any release.
+
+use std::borrow::Cow;
+use std::fmt::Display;
+use std::future::Future;
+
+pub use crate::manager::is_enabled as enabled;
+pub use crate::span::{Span, SpanGuard, SpanKind};
+pub use crate::value::{IntoValue, KeyValue, ToValue, Value};
+pub use core;
+
+pub use crate::context::Deferred;
+use crate::context::InSpan;
+
+/// `span!`: a current span, attributes evaluated only when tracing is on.
+#[inline]
+pub fn guard<const N: usize>(
+    name: impl Into<Cow<'static, str>>,
+    attributes: impl FnOnce() -> [KeyValue; N],
+) -> SpanGuard {
+    start(name, SpanKind::Internal, attributes).enter()
+}
+
+/// Starts a span under the current one; the disabled path is one relaxed load.
+#[inline]
+pub fn start<const N: usize>(
+    name: impl Into<Cow<'static, str>>,
+    kind: SpanKind,
+    attributes: impl FnOnce() -> [KeyValue; N],
+) -> Span {
+    if !enabled() {
+        return Span::none();
+    }
+    crate::get_tracing()
+        .span_builder(name)
+        .kind(kind)
+        .attributes(attributes())
+        .start()
+}
+
+/// An attribute from a literal (whose type is known to convert).
+#[inline]
+pub fn attribute(key: &'static str, value: impl IntoValue) -> KeyValue {
+    KeyValue::new(key, value)
+}
+
+/// An attribute from a borrowed expression, converted where the user wrote it so a type
+/// that is not an attribute value is reported there.
+#[inline]
+pub fn attribute_ref<V: ToValue + ?Sized>(key: &'static str, value: &V) -> KeyValue {
+    KeyValue::new(key, value.to_value())
+}
+
+/// Marks the span failed when the function returned `Err`.
+pub fn record_result<T, E: Display>(span: &Span, result: &Result<T, E>) {
+    if let Err(error) = result {
+        record_err(span, error);
+    }
+}
+
+fn record_err<E: Display>(span: &Span, error: &E) {
+    let message = error.to_string();
+    span.add_event(
+        "exception",
+        [
+            KeyValue::new("exception.type", std::any::type_name::<E>()),
+            KeyValue::new("exception.message", message.clone()),
+        ],
+    );
+    span.set_status(crate::Status::error(message));
+}
+
+/// The span of an `async fn` call: parent and attributes captured now, started at the
+/// first poll. `None` (nothing allocated) when tracing is off.
+#[inline]
+pub fn defer<const N: usize>(
+    name: impl Into<Cow<'static, str>>,
+    kind: SpanKind,
+    attributes: impl FnOnce() -> [KeyValue; N],
+) -> Option<Deferred> {
+    if !enabled() {
+        return None;
+    }
+    Some(Deferred::new(name.into(), kind, attributes().into()))
+}
+
+/// Runs `future` inside its deferred span (the body of an `async fn`).
+pub fn instrument<F: Future>(future: F, span: Option<Deferred>) -> InSpan<F> {
+    InSpan::deferred(future, span, None)
+}
+
+/// Like [`instrument`], and marks the span failed when the future resolves to `Err`.
+pub fn instrument_result<F, T, E>(future: F, span: Option<Deferred>) -> InSpan<F>
+where
+    F: Future<Output = Result<T, E>>,
+    E: Display,
+{
+    InSpan::deferred(future, span, Some(record_result::<T, E>))
+}
+
+/// `impl Future<Output = $t>` written in this crate (edition 2024), so the returned future
+/// captures every lifetime of the arguments, as an `async fn`'s does, whatever the edition
+/// of the crate using `#[trace_span]`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __impl_future {
+    ($t:ty) => { impl ::core::future::Future<Output = $t> };
+}
+pub use crate::__impl_future as ImplFuture;

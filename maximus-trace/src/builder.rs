@@ -1,0 +1,363 @@
+//! `TracingBuilder`: explicit settings first, environment variables for the rest.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, SdkTracerProvider, ShouldSample, SpanExporter, SpanLimits,
+};
+
+use crate::config::{BatchSettings, ConfigError, Exporter, Limits, Propagators, SamplerSetting, Settings};
+use crate::env::Env;
+use crate::export;
+use crate::manager::{self, Pipeline, TracingGuard, TracingManager};
+
+const DEFAULT_OTLP_HTTP: &str = "http://localhost:4318/v1/traces";
+const DEFAULT_OTLP_GRPC: &str = "http://localhost:4317";
+const DEFAULT_ZIPKIN: &str = "http://localhost:9411/api/v2/spans";
+
+type CustomProcessor = Box<dyn FnOnce(&BatchSettings) -> BatchSpanProcessor + Send>;
+
+/// Configures a tracing pipeline. Every setting left unset is read from its environment
+/// variable (see the README's table), then from the defaults.
+#[derive(Default)]
+#[must_use = "call .init() to start tracing"]
+pub struct TracingBuilder {
+    service_name: Option<String>,
+    default_service_name: Option<String>,
+    enabled: Option<bool>,
+    exporter: Option<Exporter>,
+    jaeger: Option<(String, u16)>,
+    otlp_endpoint: Option<String>,
+    otlp_headers: Vec<(String, String)>,
+    sample_ratio: Option<f64>,
+    sampler: Option<Box<dyn ShouldSample>>,
+    custom_exporter: Option<CustomProcessor>,
+    resource: Vec<(String, String)>,
+    shutdown_timeout: Option<Duration>,
+    batch: Option<BatchSettings>,
+    print_traces: bool,
+    environment: Option<Box<crate::env::Lookup<'static>>>,
+}
+
+impl std::fmt::Debug for TracingBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracingBuilder")
+            .field("service_name", &self.service_name)
+            .field("exporter", &self.exporter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TracingBuilder {
+    /// The `service.name` (else `OTEL_SERVICE_NAME`, else the default given to
+    /// `init_from_env`, else `unknown_service`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// The name used when neither the builder nor `OTEL_SERVICE_NAME` gives one.
+    pub fn default_service_name(mut self, name: impl Into<String>) -> Self {
+        self.default_service_name = Some(name.into());
+        self
+    }
+
+    /// Switches tracing on or off (else `MAXIMUS_TRACING_ENABLED` / `OTEL_SDK_DISABLED`).
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.enabled = Some(enabled);
+        self
+    }
+
+    /// Chooses the exporter (else `MAXIMUS_TRACE_EXPORTER`).
+    pub fn exporter(mut self, exporter: Exporter) -> Self {
+        self.exporter = Some(exporter);
+        self
+    }
+
+    /// Exports to a Jaeger agent over UDP, and selects that exporter.
+    pub fn jaeger_agent(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.jaeger = Some((host.into(), port));
+        self.exporter.get_or_insert(Exporter::JaegerAgent);
+        self
+    }
+
+    /// The full OTLP URL (for HTTP, including `/v1/traces`), and selects OTLP unless an
+    /// exporter was chosen.
+    pub fn otlp_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.otlp_endpoint = Some(url.into());
+        self.exporter.get_or_insert(Exporter::Otlp);
+        self
+    }
+
+    /// Adds a header to every OTLP export request (for example an API key). Never logged.
+    pub fn otlp_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.otlp_headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Exports to any OpenTelemetry `SpanExporter` instead of a built-in one.
+    pub fn span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
+        self.custom_exporter = Some(Box::new(move |batch| {
+            export::batch_processor(exporter, "custom span exporter".to_owned(), batch)
+        }));
+        self
+    }
+
+    /// Samples this fraction of new traces (0.0 to 1.0); children follow their parent.
+    pub fn sample_ratio(mut self, ratio: f64) -> Self {
+        self.sample_ratio = Some(ratio);
+        self
+    }
+
+    /// Uses any OpenTelemetry sampler (overrides `sample_ratio` and `OTEL_TRACES_SAMPLER`).
+    pub fn sampler(mut self, sampler: impl ShouldSample + 'static) -> Self {
+        self.sampler = Some(Box::new(sampler));
+        self
+    }
+
+    /// Adds a resource attribute (for example `deployment.environment`).
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.resource.push((key.into(), value.into()));
+        self
+    }
+
+    /// How long dropping the guard may wait for the last spans to be sent (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// How often batches are sent (default 1 s, else `OTEL_BSP_SCHEDULE_DELAY`).
+    pub fn batch_delay(mut self, delay: Duration) -> Self {
+        self.batch
+            .get_or_insert_with(BatchSettings::default)
+            .schedule_delay = delay;
+        self
+    }
+
+    /// How many ended spans may wait for export before new ones are dropped (default 2048).
+    pub fn max_queue_size(mut self, spans: usize) -> Self {
+        let batch = self.batch.get_or_insert_with(BatchSettings::default);
+        batch.max_queue_size = spans;
+        batch.max_export_batch_size = batch.max_export_batch_size.min(spans);
+        self
+    }
+
+    /// Also prints every finished trace as a tree on standard output, besides exporting it.
+    pub fn print_traces(mut self, print: bool) -> Self {
+        self.print_traces = print;
+        self
+    }
+
+    /// Reads variables from `lookup` instead of the process environment (for tests and
+    /// for programs that keep their configuration elsewhere).
+    pub fn environment(mut self, lookup: impl Fn(&str) -> Option<String> + 'static) -> Self {
+        self.environment = Some(Box::new(lookup));
+        self
+    }
+
+    /// Builds the pipeline and makes it global. Fails when a setting is invalid or when the
+    /// guard of an earlier `init()` is still alive.
+    pub fn init(self) -> Result<TracingGuard, ConfigError> {
+        if !manager::global_is_free() {
+            return Err(ConfigError::AlreadyInitialized);
+        }
+        let (manager, settings) = self.build_with_settings()?;
+        let guard = manager::install_global(manager, &settings).ok_or(ConfigError::AlreadyInitialized)?;
+        if settings.enabled {
+            log::info!(
+                "Tracing initialized: {} -> {} ({})",
+                settings.service_name,
+                settings.endpoint_description(),
+                settings.exporter
+            );
+        } else {
+            log::info!("Tracing disabled: {} records no spans", settings.service_name);
+        }
+        Ok(guard)
+    }
+
+    /// Builds a standalone (non-global) manager that shuts down when dropped.
+    pub fn build(self) -> Result<TracingManager, ConfigError> {
+        let (manager, settings) = self.build_with_settings()?;
+        manager::apply_process_settings(&settings);
+        Ok(manager)
+    }
+
+    fn build_with_settings(mut self) -> Result<(TracingManager, Settings), ConfigError> {
+        let lookup = self.environment.take();
+        let env = match &lookup {
+            Some(f) => Env::from_fn(|name| f(name)),
+            None => Env::process(),
+        };
+        let settings = self.resolve(&env)?;
+        if !settings.enabled {
+            return Ok((TracingManager::disabled(), settings));
+        }
+        let provider = self.provider(&settings)?;
+        crate::error::install_panic_hook();
+        let tracer = provider.tracer("maximus-trace");
+        let pipeline = Arc::new(Pipeline::new(provider, tracer, settings.clone()));
+        Ok((TracingManager::from_pipeline(pipeline, true), settings))
+    }
+
+    fn provider(&mut self, settings: &Settings) -> Result<SdkTracerProvider, ConfigError> {
+        let mut builder = SdkTracerProvider::builder()
+            .with_resource(resource(settings))
+            .with_span_limits(span_limits(&settings.limits));
+        builder = match self.sampler.take() {
+            Some(custom) => builder.with_sampler(custom),
+            None => builder.with_sampler(crate::sampling::sampler(settings.sampler)),
+        };
+        builder = match self.custom_exporter.take() {
+            Some(make) => builder.with_span_processor(make(&settings.batch)),
+            None => match export::built_in(settings)? {
+                Some(processor) => builder.with_span_processor(processor),
+                None => builder,
+            },
+        };
+        if self.print_traces && settings.exporter != Exporter::Console {
+            builder = builder.with_span_processor(export::console_copy(&settings.batch));
+        }
+        Ok(builder.build())
+    }
+
+    fn resolve(&self, env: &Env<'_>) -> Result<Settings, ConfigError> {
+        let enabled = match self.enabled {
+            Some(e) => e,
+            None => env.enabled()?.unwrap_or(true),
+        };
+        let service_name = match &self.service_name {
+            Some(name) => name.clone(),
+            None => env
+                .service_name()
+                .or_else(|| self.default_service_name.clone())
+                .unwrap_or_else(|| "unknown_service".to_owned()),
+        };
+        if service_name.trim().is_empty() {
+            return Err(ConfigError::setting(
+                "service_name",
+                &service_name,
+                "must not be empty",
+            ));
+        }
+        let exporter = match self.exporter {
+            Some(e) => e,
+            None => env.exporter()?.unwrap_or(Exporter::Otlp),
+        };
+        let (jaeger_host, jaeger_port) = match &self.jaeger {
+            Some((host, port)) => (host.clone(), *port),
+            None => (
+                env.jaeger_host().unwrap_or_else(|| "localhost".to_owned()),
+                env.jaeger_port()?.unwrap_or(6831),
+            ),
+        };
+        if jaeger_host.trim().is_empty() || jaeger_port == 0 {
+            return Err(ConfigError::setting(
+                "jaeger_agent",
+                format!("{jaeger_host}:{jaeger_port}"),
+                "needs a host name and a port between 1 and 65535",
+            ));
+        }
+        let grpc = exporter == Exporter::OtlpGrpc;
+        let otlp_endpoint = match &self.otlp_endpoint {
+            Some(url) if crate::redact::is_http_url(url) => url.clone(),
+            Some(url) => {
+                return Err(ConfigError::setting(
+                    "otlp_endpoint",
+                    url,
+                    "expected an http:// or https:// URL",
+                ));
+            }
+            None => env.otlp_endpoint(grpc)?.unwrap_or_else(|| {
+                if grpc {
+                    DEFAULT_OTLP_GRPC
+                } else {
+                    DEFAULT_OTLP_HTTP
+                }
+                .to_owned()
+            }),
+        };
+        let mut otlp_headers = env.otlp_headers()?;
+        otlp_headers.extend(self.otlp_headers.iter().cloned());
+        let sampler = match self.sample_ratio {
+            Some(r) if (0.0..=1.0).contains(&r) => SamplerSetting::ParentBasedRatio(r),
+            Some(r) => {
+                return Err(ConfigError::setting(
+                    "sample_ratio",
+                    r,
+                    "expected a ratio between 0.0 and 1.0",
+                ));
+            }
+            None => env.sampler()?.unwrap_or(SamplerSetting::ParentBasedRatio(1.0)),
+        };
+        let batch = match self.batch {
+            Some(b) => b,
+            None => env.batch(BatchSettings::default())?,
+        };
+        if batch.max_queue_size == 0 {
+            return Err(ConfigError::setting("max_queue_size", 0, "must be at least 1"));
+        }
+        let mut resource = env.resource_attributes()?;
+        resource.extend(self.resource.iter().cloned());
+        Ok(Settings {
+            enabled,
+            service_name,
+            exporter,
+            jaeger_host,
+            jaeger_port,
+            otlp_endpoint,
+            otlp_headers,
+            otlp_timeout: env.otlp_timeout()?.unwrap_or(Duration::from_secs(10)),
+            zipkin_endpoint: env
+                .zipkin_endpoint()?
+                .unwrap_or_else(|| DEFAULT_ZIPKIN.to_owned()),
+            sampler,
+            batch,
+            limits: env.limits(Limits::default())?,
+            propagators: env.propagators()?.unwrap_or(Propagators::default()),
+            resource,
+            shutdown_timeout: match self.shutdown_timeout {
+                Some(t) => t,
+                None => env.shutdown_timeout()?.unwrap_or(Duration::from_secs(5)),
+            },
+        })
+    }
+}
+
+fn resource(settings: &Settings) -> Resource {
+    let attributes = settings
+        .resource
+        .iter()
+        .filter(|(k, _)| k != "service.name")
+        .map(|(k, v)| opentelemetry::KeyValue::new(k.clone(), v.clone()));
+    Resource::builder_empty()
+        .with_service_name(settings.service_name.clone())
+        .with_attributes(attributes)
+        .with_attributes([
+            opentelemetry::KeyValue::new("telemetry.sdk.name", "maximus-trace"),
+            opentelemetry::KeyValue::new("telemetry.sdk.language", "rust"),
+            opentelemetry::KeyValue::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
+        ])
+        .build()
+}
+
+fn span_limits(limits: &Limits) -> SpanLimits {
+    SpanLimits {
+        max_attributes_per_span: limits.attribute_count,
+        max_events_per_span: limits.event_count,
+        max_links_per_span: limits.link_count,
+        ..SpanLimits::default()
+    }
+}
+
+/// Starts the global pipeline from environment variables alone, with `default_service_name`
+/// when `OTEL_SERVICE_NAME` is unset.
+pub fn init_from_env(default_service_name: &str) -> Result<TracingGuard, ConfigError> {
+    TracingManager::builder()
+        .default_service_name(default_service_name)
+        .init()
+}

@@ -1,0 +1,220 @@
+//! What a pipeline is made of, and the error a bad setting produces.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Where finished spans go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Exporter {
+    /// OTLP over HTTP/protobuf (Jaeger v2 listens on port 4318). The default.
+    Otlp,
+    /// OTLP over gRPC (port 4317); needs the `grpc` feature and a tokio runtime at `init()`.
+    OtlpGrpc,
+    /// The Jaeger agent's Thrift compact protocol over UDP (port 6831).
+    JaegerAgent,
+    /// Zipkin v2 JSON over HTTP; needs the `zipkin` feature.
+    Zipkin,
+    /// Prints each finished trace to standard error as an indented tree.
+    Console,
+    /// Spans are created and propagated but not exported.
+    None,
+}
+
+impl Exporter {
+    /// The name used in `MAXIMUS_TRACE_EXPORTER` and in log lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Exporter::Otlp => "otlp",
+            Exporter::OtlpGrpc => "otlp-grpc",
+            Exporter::JaegerAgent => "jaeger",
+            Exporter::Zipkin => "zipkin",
+            Exporter::Console => "console",
+            Exporter::None => "none",
+        }
+    }
+
+    /// Parses the names accepted by `MAXIMUS_TRACE_EXPORTER`.
+    pub fn from_name(name: &str) -> Option<Exporter> {
+        Some(match name.trim().to_ascii_lowercase().as_str() {
+            "otlp" | "otlp-http" => Exporter::Otlp,
+            "otlp-grpc" | "grpc" => Exporter::OtlpGrpc,
+            "jaeger" | "jaeger-agent" => Exporter::JaegerAgent,
+            "zipkin" => Exporter::Zipkin,
+            "console" | "stdout" => Exporter::Console,
+            "none" => Exporter::None,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Exporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A configuration mistake, naming the variable or setting and the value at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// An environment variable holds a value of the wrong type, range or syntax.
+    #[error("environment variable {variable}={value:?} is invalid: {reason}")]
+    InvalidVariable {
+        /// The variable's name.
+        variable: &'static str,
+        /// The value found (secrets are replaced by a placeholder).
+        value: String,
+        /// What a valid value looks like.
+        reason: String,
+    },
+    /// A builder argument is out of range or malformed.
+    #[error("invalid {setting} {value:?}: {reason}")]
+    InvalidSetting {
+        /// The builder method or constructor argument.
+        setting: &'static str,
+        /// The value given.
+        value: String,
+        /// What a valid value looks like.
+        reason: String,
+    },
+    /// `init()` was called while the guard of an earlier pipeline is still alive.
+    #[error(
+        "tracing is already initialized: drop the TracingGuard of the running pipeline before calling init() again"
+    )]
+    AlreadyInitialized,
+    /// The exporter could not be built (for example a feature is not compiled in).
+    #[error("cannot build the {exporter} exporter: {reason}")]
+    Exporter {
+        /// Which exporter.
+        exporter: Exporter,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn variable(variable: &'static str, value: &str, reason: impl Into<String>) -> Self {
+        ConfigError::InvalidVariable {
+            variable,
+            value: value.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn setting(
+        setting: &'static str,
+        value: impl fmt::Display,
+        reason: impl Into<String>,
+    ) -> Self {
+        ConfigError::InvalidSetting {
+            setting,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// How root spans are sampled; children follow their parent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum SamplerSetting {
+    AlwaysOn,
+    AlwaysOff,
+    /// OpenTelemetry `TraceIdRatioBased`, so services agree on the same trace.
+    Ratio(f64),
+    ParentBasedAlwaysOn,
+    ParentBasedAlwaysOff,
+    ParentBasedRatio(f64),
+}
+
+/// Batch export tuning (`OTEL_BSP_*`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct BatchSettings {
+    pub schedule_delay: Duration,
+    pub export_timeout: Duration,
+    pub max_queue_size: usize,
+    pub max_export_batch_size: usize,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        BatchSettings {
+            // Shorter than the spec's 5 s so traces show up in Jaeger while one watches.
+            schedule_delay: Duration::from_millis(1_000),
+            export_timeout: Duration::from_secs(10),
+            max_queue_size: 2_048,
+            max_export_batch_size: 512,
+        }
+    }
+}
+
+/// Span limits (`OTEL_SPAN_*_COUNT_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Limits {
+    pub attribute_count: u32,
+    pub event_count: u32,
+    pub link_count: u32,
+    pub attribute_value_length: Option<usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            attribute_count: 128,
+            event_count: 128,
+            link_count: 128,
+            attribute_value_length: None,
+        }
+    }
+}
+
+/// Which propagation formats `inject`/`extract` speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Propagators {
+    pub trace_context: bool,
+    pub baggage: bool,
+    pub jaeger: bool,
+}
+
+impl Default for Propagators {
+    fn default() -> Self {
+        Propagators {
+            trace_context: true,
+            baggage: true,
+            jaeger: false,
+        }
+    }
+}
+
+/// Everything a pipeline needs, resolved from the builder and the environment.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub enabled: bool,
+    pub service_name: String,
+    pub exporter: Exporter,
+    pub jaeger_host: String,
+    pub jaeger_port: u16,
+    /// The full URL spans are posted (or sent over gRPC) to.
+    pub otlp_endpoint: String,
+    pub otlp_headers: Vec<(String, String)>,
+    pub otlp_timeout: Duration,
+    pub zipkin_endpoint: String,
+    pub sampler: SamplerSetting,
+    pub batch: BatchSettings,
+    pub limits: Limits,
+    pub propagators: Propagators,
+    pub resource: Vec<(String, String)>,
+    pub shutdown_timeout: Duration,
+}
+
+impl Settings {
+    /// Where spans go, for the `Tracing initialized` line; never includes credentials.
+    pub fn endpoint_description(&self) -> String {
+        match self.exporter {
+            Exporter::Otlp | Exporter::OtlpGrpc => crate::redact::url(&self.otlp_endpoint),
+            Exporter::JaegerAgent => format!("udp://{}:{}", self.jaeger_host, self.jaeger_port),
+            Exporter::Zipkin => crate::redact::url(&self.zipkin_endpoint),
+            Exporter::Console => "stderr".to_owned(),
+            Exporter::None => "nowhere".to_owned(),
+        }
+    }
+}

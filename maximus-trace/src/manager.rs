@@ -1,0 +1,320 @@
+//! The `TracingManager`, the global slot that holds it, and the `TracingGuard` that owns a
+//! global pipeline's lifetime.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+
+use crate::builder::TracingBuilder;
+use crate::config::Settings;
+use crate::span::{Span, SpanBuilder, SpanGuard};
+use crate::stats::{COUNTERS, Stats};
+use crate::value::KeyValue;
+
+/// A running export pipeline: the SDK provider, its tracer, and what it was built from.
+pub(crate) struct Pipeline {
+    active: AtomicBool,
+    provider: SdkTracerProvider,
+    tracer: SdkTracer,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("service", &self.settings.service_name)
+            .field("exporter", &self.settings.exporter)
+            .field("active", &self.is_active())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    pub(crate) fn new(provider: SdkTracerProvider, tracer: SdkTracer, settings: Settings) -> Self {
+        Pipeline {
+            active: AtomicBool::new(true),
+            provider,
+            tracer,
+            settings,
+        }
+    }
+
+    pub(crate) fn is_active(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn tracer(&self) -> &SdkTracer {
+        &self.tracer
+    }
+
+    pub(crate) fn count_started(&self) {
+        COUNTERS.started();
+    }
+
+    /// Stops accepting spans and shuts the SDK down on a helper thread, waiting at most the
+    /// configured time: a hung exporter (or a runtime that the exporter needs and that is
+    /// blocked on us) cannot hold the caller.
+    fn shutdown(&self) {
+        if !self.active.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let timeout = self.settings.shutdown_timeout;
+        let provider = self.provider.clone();
+        let (done, wait) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("maximus-trace-shutdown".into())
+            .spawn(move || {
+                let _ = done.send(provider.shutdown_with_timeout(timeout));
+            });
+        if spawned.is_err() {
+            log::warn!("maximus-trace: could not start the shutdown thread; spans may be lost");
+            return;
+        }
+        match wait.recv_timeout(timeout + Duration::from_millis(100)) {
+            Ok(Ok(())) => log::debug!("maximus-trace: pipeline shut down"),
+            Ok(Err(e)) => log::warn!("maximus-trace: shutdown did not complete cleanly: {e}"),
+            Err(_) => {
+                log::warn!("maximus-trace: shutdown gave up after {timeout:?}; unsent spans were dropped")
+            }
+        }
+    }
+}
+
+/// Error from [`TracingManager::force_flush`].
+#[derive(Debug, thiserror::Error)]
+#[error("flushing spans failed: {0}")]
+pub struct FlushError(String);
+
+/// The entry point: creates spans and owns (or refers to) an export pipeline.
+///
+/// Usually global: `TracingManager::builder().init()?` or [`crate::init_from_env`], then
+/// [`crate::get_tracing`] anywhere. [`TracingManager::new`] and
+/// [`TracingBuilder::build`] make a standalone manager that shuts its pipeline down when
+/// dropped.
+#[derive(Debug)]
+pub struct TracingManager {
+    pipeline: Option<Arc<Pipeline>>,
+    owns_pipeline: bool,
+}
+
+/// The manager behind `get_tracing()` when nothing was initialized: records nothing.
+static DISABLED: TracingManager = TracingManager {
+    pipeline: None,
+    owns_pipeline: false,
+};
+
+/// The global manager, leaked so `get_tracing()` can hand out `&'static` references that
+/// stay valid after its guard drops (the pipeline behind it is shut down, so it records
+/// nothing then). One small allocation per `init()`.
+static GLOBAL: AtomicPtr<TracingManager> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Whether the global manager records: the single relaxed load on the disabled path.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` of the latest pipeline; `usize::MAX` means none.
+static VALUE_LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+pub(crate) fn value_limit() -> Option<usize> {
+    match VALUE_LIMIT.load(Ordering::Relaxed) {
+        usize::MAX => None,
+        n => Some(n),
+    }
+}
+
+pub(crate) fn count_ended() {
+    COUNTERS.ended();
+}
+
+/// True when the global manager is recording. One relaxed atomic load.
+#[inline(always)]
+pub fn is_enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// The global manager; a disabled one (never a panic) before any `init()`.
+pub fn get_tracing() -> &'static TracingManager {
+    let ptr = GLOBAL.load(Ordering::Acquire);
+    if ptr.is_null() {
+        &DISABLED
+    } else {
+        // SAFETY: non-null pointers in GLOBAL come from `Box::leak` and are never freed.
+        unsafe { &*ptr }
+    }
+}
+
+impl TracingManager {
+    /// Starts configuring a pipeline (environment variables fill what the builder leaves unset).
+    pub fn builder() -> TracingBuilder {
+        TracingBuilder::default()
+    }
+
+    /// The seed's constructor: a standalone manager exporting to a Jaeger agent over UDP.
+    /// Other settings come from the environment. A configuration error is logged and gives a
+    /// disabled manager, so this never fails.
+    pub fn new(
+        service_name: impl Into<String>,
+        jaeger_host: impl Into<String>,
+        jaeger_port: u16,
+        enabled: bool,
+    ) -> Self {
+        let built = TracingManager::builder()
+            .service_name(service_name)
+            .jaeger_agent(jaeger_host, jaeger_port)
+            .enabled(enabled)
+            .build();
+        built.unwrap_or_else(|e| {
+            log::error!("maximus-trace: tracing disabled: {e}");
+            TracingManager::disabled()
+        })
+    }
+
+    /// A manager that records nothing.
+    pub const fn disabled() -> Self {
+        TracingManager {
+            pipeline: None,
+            owns_pipeline: false,
+        }
+    }
+
+    pub(crate) fn from_pipeline(pipeline: Arc<Pipeline>, owns_pipeline: bool) -> Self {
+        TracingManager {
+            pipeline: Some(pipeline),
+            owns_pipeline,
+        }
+    }
+
+    pub(crate) fn pipeline(&self) -> Option<&Arc<Pipeline>> {
+        self.pipeline.as_ref().filter(|p| p.is_active())
+    }
+
+    /// True when spans are recorded and exported.
+    pub fn is_enabled(&self) -> bool {
+        self.pipeline().is_some()
+    }
+
+    /// The `service.name` spans are reported under.
+    pub fn service_name(&self) -> Option<&str> {
+        self.pipeline.as_ref().map(|p| p.settings.service_name.as_str())
+    }
+
+    /// Starts a span under the current one and makes it current until the guard drops
+    /// (the seed's `tracing.span(name, attributes)`).
+    pub fn span<A>(&self, name: impl Into<Cow<'static, str>>, attributes: A) -> SpanGuard
+    where
+        A: IntoIterator,
+        A::Item: Into<KeyValue>,
+    {
+        self.span_builder(name).attributes(attributes).entered()
+    }
+
+    /// Starts a span under the current one without making it current (for futures).
+    pub fn start_span<A>(&self, name: impl Into<Cow<'static, str>>, attributes: A) -> Span
+    where
+        A: IntoIterator,
+        A::Item: Into<KeyValue>,
+    {
+        self.span_builder(name).attributes(attributes).start()
+    }
+
+    /// Configures a span: kind, parent, links, attributes.
+    pub fn span_builder(&self, name: impl Into<Cow<'static, str>>) -> SpanBuilder {
+        SpanBuilder::new(self.pipeline().cloned(), name.into())
+    }
+
+    /// Hands every ended span to the exporter now and waits (bounded) for it to finish.
+    pub fn force_flush(&self) -> Result<(), FlushError> {
+        match self.pipeline() {
+            None => Ok(()),
+            Some(p) => p.provider.force_flush().map_err(|e| FlushError(e.to_string())),
+        }
+    }
+
+    /// The pipeline's counters since the last `init()`.
+    pub fn stats(&self) -> Stats {
+        COUNTERS.snapshot()
+    }
+
+    /// Flushes and shuts the pipeline down within the configured bound. Later spans are
+    /// not recorded. Called by [`TracingGuard`]'s and a standalone manager's drop.
+    pub fn shutdown(&self) {
+        if let Some(p) = &self.pipeline {
+            p.shutdown();
+            if std::ptr::eq(get_tracing(), self) {
+                ENABLED.store(false, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl Drop for TracingManager {
+    fn drop(&mut self) {
+        if self.owns_pipeline {
+            self.shutdown();
+        }
+    }
+}
+
+/// Keeps the global pipeline alive. Dropping it flushes every ended span, shuts the
+/// pipeline down within the configured bound (5 s by default), and clears the global slot
+/// so a new `init()` can start a fresh pipeline.
+#[must_use = "tracing stops when the guard is dropped; keep it alive for the program's life"]
+#[derive(Debug)]
+pub struct TracingGuard {
+    manager: &'static TracingManager,
+}
+
+impl TracingGuard {
+    /// The global manager this guard keeps alive.
+    pub fn manager(&self) -> &'static TracingManager {
+        self.manager
+    }
+}
+
+impl std::ops::Deref for TracingGuard {
+    type Target = TracingManager;
+
+    fn deref(&self) -> &TracingManager {
+        self.manager
+    }
+}
+
+impl Drop for TracingGuard {
+    fn drop(&mut self) {
+        ENABLED.store(false, Ordering::Relaxed);
+        self.manager.shutdown();
+        let ptr = self.manager as *const TracingManager as *mut TracingManager;
+        let _ = GLOBAL.compare_exchange(ptr, std::ptr::null_mut(), Ordering::AcqRel, Ordering::Acquire);
+    }
+}
+
+/// Is the global slot free for a new pipeline?
+pub(crate) fn global_is_free() -> bool {
+    GLOBAL.load(Ordering::Acquire).is_null()
+}
+
+/// Installs `manager` as the global one, unless another guard is alive.
+pub(crate) fn install_global(manager: TracingManager, settings: &Settings) -> Option<TracingGuard> {
+    let leaked: &'static TracingManager = Box::leak(Box::new(manager));
+    let ptr = leaked as *const TracingManager as *mut TracingManager;
+    if GLOBAL
+        .compare_exchange(std::ptr::null_mut(), ptr, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        leaked.shutdown();
+        return None;
+    }
+    COUNTERS.reset();
+    apply_process_settings(settings);
+    ENABLED.store(leaked.is_enabled(), Ordering::Relaxed);
+    Some(TracingGuard { manager: leaked })
+}
+
+/// Settings that act process-wide: attribute value limit and propagation formats.
+pub(crate) fn apply_process_settings(settings: &Settings) {
+    let limit = settings.limits.attribute_value_length.unwrap_or(usize::MAX);
+    VALUE_LIMIT.store(limit, Ordering::Relaxed);
+    crate::propagation::configure(settings.propagators);
+}

@@ -1,0 +1,77 @@
+//! Counters that make the pipeline's health visible: [`crate::TracingManager::stats`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of the pipeline's counters since the last `init()`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Spans started (sampled or not).
+    pub spans_started: u64,
+    /// Spans ended.
+    pub spans_ended: u64,
+    /// Spans the exporter accepted.
+    pub spans_exported: u64,
+    /// Spans in batches the exporter failed to send.
+    pub spans_failed: u64,
+    /// Export calls that failed.
+    pub export_errors: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    started: AtomicU64,
+    ended: AtomicU64,
+    exported: AtomicU64,
+    failed: AtomicU64,
+    errors: AtomicU64,
+}
+
+pub(crate) static COUNTERS: Counters = Counters {
+    started: AtomicU64::new(0),
+    ended: AtomicU64::new(0),
+    exported: AtomicU64::new(0),
+    failed: AtomicU64::new(0),
+    errors: AtomicU64::new(0),
+};
+
+impl Counters {
+    pub fn started(&self) {
+        self.started.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn ended(&self) {
+        self.ended.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn exported(&self, spans: usize) {
+        self.exported.fetch_add(spans as u64, Ordering::Relaxed);
+    }
+
+    pub fn failed(&self, spans: usize) {
+        self.failed.fetch_add(spans as u64, Ordering::Relaxed);
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn reset(&self) {
+        for c in [
+            &self.started,
+            &self.ended,
+            &self.exported,
+            &self.failed,
+            &self.errors,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
+    pub fn snapshot(&self) -> Stats {
+        Stats {
+            spans_started: self.started.load(Ordering::Relaxed),
+            spans_ended: self.ended.load(Ordering::Relaxed),
+            spans_exported: self.exported.load(Ordering::Relaxed),
+            spans_failed: self.failed.load(Ordering::Relaxed),
+            export_errors: self.errors.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The Jaeger agent exporter behind the real pipeline: the global `init()` and the seed's
+//! standalone `TracingManager::new`, into a UDP socket on 127.0.0.1 whose datagrams are decoded
+//! with `decode_emit_batch`.
+
+mod support;
+
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use maximus_trace::export::jaeger::{Batch, JaegerSpan, Tag, TagValue, decode_emit_batch};
+use maximus_trace::{TracingManager, span};
+
+/// Generous: a safety net so that a lost datagram fails the test instead of hanging it.
+const ARRIVAL: Duration = Duration::from_secs(10);
+
+/// A stand-in Jaeger agent: a loopback UDP socket drained by a background thread (so a burst of
+/// datagrams never overflows the socket's receive buffer while the test is busy).
+struct FakeAgent {
+    port: u16,
+    received: Arc<(Mutex<Vec<Batch>>, Condvar)>,
+    stopping: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl FakeAgent {
+    fn start() -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind a loopback UDP socket");
+        // Short, so the reader notices `stopping` promptly; datagrams are not lost meanwhile.
+        socket.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let received: Arc<(Mutex<Vec<Batch>>, Condvar)> = Arc::default();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (received, stopping) = (Arc::clone(&received), Arc::clone(&stopping));
+            std::thread::spawn(move || {
+                let mut datagram = vec![0; 65_536];
+                while !stopping.load(Ordering::SeqCst) {
+                    let Ok(len) = socket.recv(&mut datagram) else { continue };
+                    let batch = decode_emit_batch(&datagram[..len]).expect("a valid emitBatch datagram");
+                    let (batches, arrived) = &*received;
+                    batches.lock().unwrap().push(batch);
+                    arrived.notify_all();
+                }
+            })
+        };
+        FakeAgent {
+            port,
+            received,
+            stopping,
+            reader: Some(reader),
+        }
+    }
+
+    /// Waits until at least `n` spans have arrived (or the time is up); returns every batch.
+    fn wait_for_spans(&self, n: usize, timeout: Duration) -> Vec<Batch> {
+        let deadline = Instant::now() + timeout;
+        let (batches, arrived) = &*self.received;
+        let mut batches = batches.lock().unwrap_or_else(PoisonError::into_inner);
+        while batches.iter().map(|b| b.spans.len()).sum::<usize>() < n {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            batches = arrived
+                .wait_timeout(batches, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        batches.clone()
+    }
+}
+
+impl Drop for FakeAgent {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+fn spans(batches: &[Batch]) -> Vec<&JaegerSpan> {
+    batches.iter().flat_map(|b| &b.spans).collect()
+}
+
+fn find<'a>(spans: &[&'a JaegerSpan], name: &str) -> &'a JaegerSpan {
+    spans
+        .iter()
+        .find(|s| s.operation_name == name)
+        .unwrap_or_else(|| panic!("span {name} did not arrive"))
+}
+
+fn tag(tags: &[Tag], key: &str) -> Option<TagValue> {
+    tags.iter().find(|t| t.key == key).map(|t| t.value.clone())
+}
+
+fn string(s: &str) -> Option<TagValue> {
+    Some(TagValue::String(s.to_owned()))
+}
+
+#[derive(Debug)]
+struct OutOfStock;
+
+impl std::fmt::Display for OutOfStock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("out of stock")
+    }
+}
+
+impl std::error::Error for OutOfStock {}
+
+/// `reserve` (typed attributes) → `lock-row` → `query` (fails), made with `span!` under the
+/// global pipeline and flushed; exported once and shared by the tests that read it.
+fn sample() -> &'static [Batch] {
+    static SAMPLE: OnceLock<Vec<Batch>> = OnceLock::new();
+    SAMPLE.get_or_init(|| {
+        let _lock = support::exclusive();
+        let agent = FakeAgent::start();
+        let guard = TracingManager::builder()
+            .environment(|_| None)
+            .service_name("inventory")
+            .jaeger_agent("127.0.0.1", agent.port)
+            .init()
+            .expect("init");
+        {
+            let _root = span!("reserve", sku = "X-1", quantity = 2, price = 9.5, gift = true);
+            let _child = span!("lock-row", db.table = "stock");
+            let _grandchild = span!("query");
+            maximus_trace::record_error(&OutOfStock);
+        }
+        guard.force_flush().expect("flush");
+        let batches = agent.wait_for_spans(3, ARRIVAL);
+        drop(guard);
+        batches
+    })
+}
+
+#[test]
+fn batches_name_the_service_as_their_process() {
+    for batch in sample() {
+        assert_eq!(batch.process.service_name, "inventory");
+    }
+}
+
+#[test]
+fn nested_span_macros_chain_parent_ids_in_one_trace() {
+    let spans = spans(sample());
+    let (root, child, grandchild) = (
+        find(&spans, "reserve"),
+        find(&spans, "lock-row"),
+        find(&spans, "query"),
+    );
+    assert_eq!(root.parent_span_id, 0);
+    assert_eq!(child.parent_span_id, root.span_id);
+    assert_eq!(grandchild.parent_span_id, child.span_id);
+    let trace = |s: &JaegerSpan| (s.trace_id_high, s.trace_id_low);
+    assert_eq!(trace(child), trace(root));
+    assert_eq!(trace(grandchild), trace(root));
+}
+
+#[test]
+fn span_macro_attributes_become_typed_tags() {
+    let spans = spans(sample());
+    let tags = &find(&spans, "reserve").tags;
+    assert_eq!(tag(tags, "sku"), string("X-1"));
+    assert_eq!(tag(tags, "quantity"), Some(TagValue::Long(2)));
+    assert_eq!(tag(tags, "price"), Some(TagValue::Double(9.5)));
+    assert_eq!(tag(tags, "gift"), Some(TagValue::Bool(true)));
+    assert_eq!(tag(&find(&spans, "lock-row").tags, "db.table"), string("stock"));
+}
+
+#[test]
+fn record_error_becomes_jaegers_error_tags() {
+    let spans = spans(sample());
+    let tags = &find(&spans, "query").tags;
+    assert_eq!(tag(tags, "error"), Some(TagValue::Bool(true)));
+    assert_eq!(tag(tags, "otel.status_code"), string("ERROR"));
+    assert_eq!(tag(tags, "otel.status_description"), string("out of stock"));
+}
+
+#[test]
+fn record_error_becomes_an_exception_log() {
+    let spans = spans(sample());
+    let logs = &find(&spans, "query").logs;
+    let exception = logs
+        .iter()
+        .find(|l| tag(&l.fields, "event") == string("exception"))
+        .expect("an exception log");
+    assert_eq!(tag(&exception.fields, "exception.message"), string("out of stock"));
+}
+
+#[test]
+fn spans_without_an_error_carry_no_error_tag() {
+    let spans = spans(sample());
+    assert_eq!(tag(&find(&spans, "reserve").tags, "error"), None);
+}
+
+#[test]
+fn seed_constructor_delivers_spans_to_the_agent() {
+    let _lock = support::exclusive();
+    let agent = FakeAgent::start();
+    let manager = TracingManager::new("seed-service", "127.0.0.1", agent.port, true);
+    {
+        let _s = manager.span("seed-operation", [("k", 1)]);
+    }
+    manager.force_flush().expect("flush");
+    let batches = agent.wait_for_spans(1, ARRIVAL);
+    drop(manager);
+    assert_eq!(batches[0].process.service_name, "seed-service");
+    let spans = spans(&batches);
+    let span = find(&spans, "seed-operation");
+    assert_eq!(tag(&span.tags, "k"), Some(TagValue::Long(1)));
+}
+
+#[test]
+fn dropping_the_seed_manager_delivers_every_span() {
+    const N: usize = 300;
+    let _lock = support::exclusive();
+    let agent = FakeAgent::start();
+    let manager = TracingManager::new("seed-service", "127.0.0.1", agent.port, true);
+    for i in 0..N {
+        let _s = manager.span("bulk", [("i", i)]);
+    }
+    drop(manager);
+    let batches = agent.wait_for_spans(N, ARRIVAL);
+    assert_eq!(spans(&batches).len(), N);
+}
