@@ -31,7 +31,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         Ok(url) if !url.trim().is_empty() => (url, None),
         _ => {
             let mock = MockMaximus::start().await?;
-            println!("MAXIMUS_CORE_URL is not set: started maximus-mock in-process at {}", mock.url());
+            println!(
+                "MAXIMUS_CORE_URL is not set: started maximus-mock in-process at {}",
+                mock.url()
+            );
             (mock.url(), Some(mock))
         }
     };
@@ -51,7 +54,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     match client.consciousness().get_state().in_span(span).await {
         Ok(state) => println!(
             "   arousal {:.2} ({}), {} TIG nodes, health {}",
-            state.arousal_level, state.arousal_classification, state.tig_metrics.node_count, state.system_health
+            state.arousal_level,
+            state.arousal_classification,
+            state.tig_metrics.node_count,
+            state.system_health
         ),
         Err(e) => println!("   failed: {e}"),
     }
@@ -59,7 +65,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("3. query_test");
     let span = tracing.start_span("query_test", [("test", "3")]);
     match client.query("Hello MAXIMUS", None, 1000).in_span(span).await {
-        Ok(answer) => println!("   confidence {:.2}: {}", answer.confidence_score, first_words(&answer.final_response)),
+        Ok(answer) => println!(
+            "   confidence {:.2}: {}",
+            answer.confidence_score,
+            first_words(&answer.final_response)
+        ),
         Err(e) => println!("   failed: {e}"),
     }
 
@@ -81,7 +91,10 @@ fn first_words(text: &str) -> String {
 fn report(guard: &maximus_trace::TracingGuard) {
     let stats = guard.stats();
     let service = guard.service_name().unwrap_or("maximus-test-client");
-    println!("{} spans recorded, {} exported.", stats.spans_ended, stats.spans_exported);
+    println!(
+        "{} spans recorded, {} exported.",
+        stats.spans_ended, stats.spans_exported
+    );
     if stats.export_errors > 0 {
         println!(
             "The collector did not accept them (see the warning above). To see the traces in Jaeger:\n  \

@@ -185,22 +185,31 @@ impl Governance<'_> {
 
     /// `POST /api/v1/governance/decision/{id}/approve`.
     pub fn approve(&self, decision_id: &str, operator_id: &str, reason: &str) -> Result<DecisionResolution> {
-        self.client.run(self.api().approve(decision_id, operator_id, reason))
+        self.client
+            .run(self.api().approve(decision_id, operator_id, reason))
     }
 
     /// `POST /api/v1/governance/decision/{id}/reject`.
     pub fn reject(&self, decision_id: &str, operator_id: &str, reason: &str) -> Result<DecisionResolution> {
-        self.client.run(self.api().reject(decision_id, operator_id, reason))
+        self.client
+            .run(self.api().reject(decision_id, operator_id, reason))
     }
 
     /// `POST /api/v1/governance/decision/{id}/escalate`.
     pub fn escalate(&self, decision_id: &str, operator_id: &str, reason: &str) -> Result<DecisionResolution> {
-        self.client.run(self.api().escalate(decision_id, operator_id, reason))
+        self.client
+            .run(self.api().escalate(decision_id, operator_id, reason))
     }
 
     /// `POST /api/v1/governance/session/create`.
-    pub fn create_session(&self, operator_id: &str, operator_name: Option<&str>, role: Option<&str>) -> Result<Session> {
-        self.client.run(self.api().create_session(operator_id, operator_name, role))
+    pub fn create_session(
+        &self,
+        operator_id: &str,
+        operator_name: Option<&str>,
+        role: Option<&str>,
+    ) -> Result<Session> {
+        self.client
+            .run(self.api().create_session(operator_id, operator_name, role))
     }
 
     /// `GET /api/v1/governance/session/{operator_id}/stats`.
@@ -210,7 +219,9 @@ impl Governance<'_> {
 
     /// The server-sent events as an iterator; each `next()` blocks until an event arrives.
     pub fn stream_events(&self, operator_id: &str, session_id: &str) -> Result<EventIter> {
-        let stream = self.client.run(self.api().stream_events(operator_id, session_id))?;
+        let stream = self
+            .client
+            .run(self.api().stream_events(operator_id, session_id))?;
         Ok(EventIter {
             stream,
             runtime: self.client.runtime.clone(),

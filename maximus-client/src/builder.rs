@@ -38,7 +38,10 @@ impl std::fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Credentials are never printed.
         f.debug_struct("ClientBuilder")
-            .field("base_url", &self.base_url.as_deref().map(maximus_trace::redact::url))
+            .field(
+                "base_url",
+                &self.base_url.as_deref().map(maximus_trace::redact::url),
+            )
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
             .finish_non_exhaustive()
@@ -167,10 +170,15 @@ impl ClientBuilder {
             },
         };
         let mut url = Url::parse(raw.trim()).map_err(|e| {
-            Error::builder(format!("{origin} {:?} is not a URL: {e}", maximus_trace::redact::url(&raw)))
+            Error::builder(format!(
+                "{origin} {:?} is not a URL: {e}",
+                maximus_trace::redact::url(&raw)
+            ))
         })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::builder(format!("{origin} must be an http:// or https:// URL")));
+            return Err(Error::builder(format!(
+                "{origin} must be an http:// or https:// URL"
+            )));
         }
         // Endpoint paths are joined below the base path (`http://host/maximus/` + `health`).
         if !url.path().ends_with('/') {
@@ -193,7 +201,9 @@ impl ClientBuilder {
                 .filter(|s| s.is_finite() && *s > 0.0)
                 .map(Duration::from_secs_f64)
                 .ok_or_else(|| {
-                    Error::builder(format!("MAXIMUS_TIMEOUT_SECONDS={raw:?} is not a positive number of seconds"))
+                    Error::builder(format!(
+                        "MAXIMUS_TIMEOUT_SECONDS={raw:?} is not a positive number of seconds"
+                    ))
                 }),
         }
     }
@@ -202,12 +212,23 @@ impl ClientBuilder {
         let jwt = self.jwt_token.clone().or_else(|| self.var("JWT_TOKEN"));
         let key = self.api_key.clone().or_else(|| self.var("MAXIMUS_API_KEY"));
         let (name, value, origin) = match (jwt, key) {
-            (Some(jwt), _) => (http::header::AUTHORIZATION, format!("Bearer {}", jwt.trim()), "JWT token"),
-            (None, Some(key)) => (HeaderName::from_static("x-api-key"), key.trim().to_owned(), "API key"),
+            (Some(jwt), _) => (
+                http::header::AUTHORIZATION,
+                format!("Bearer {}", jwt.trim()),
+                "JWT token",
+            ),
+            (None, Some(key)) => (
+                HeaderName::from_static("x-api-key"),
+                key.trim().to_owned(),
+                "API key",
+            ),
             (None, None) => return Ok(None),
         };
-        let mut value = HeaderValue::from_str(&value)
-            .map_err(|_| Error::builder(format!("the {origin} contains characters not allowed in a header")))?;
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            Error::builder(format!(
+                "the {origin} contains characters not allowed in a header"
+            ))
+        })?;
         value.set_sensitive(true);
         Ok(Some((name, value)))
     }
@@ -226,7 +247,10 @@ impl ClientBuilder {
         if let Some(path) = &self.identity {
             let pem = read(path, "client certificate")?;
             let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
-                Error::builder(format!("client certificate {} needs a PEM certificate and key: {e}", path.display()))
+                Error::builder(format!(
+                    "client certificate {} needs a PEM certificate and key: {e}",
+                    path.display()
+                ))
             })?;
             builder = builder.identity(identity);
         }

@@ -105,7 +105,8 @@ impl MaximusClient {
         T: serde::de::DeserializeOwned + crate::models::Validate,
         B: serde::Serialize + ?Sized,
     {
-        let body = serde_json::to_vec(body).map_err(|e| crate::error::Error::builder(format!("cannot encode body: {e}")))?;
+        let body = serde_json::to_vec(body)
+            .map_err(|e| crate::error::Error::builder(format!("cannot encode body: {e}")))?;
         crate::request::call(&self.inner, Method::POST, path, &[], Some(body)).await
     }
 }

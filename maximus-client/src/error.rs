@@ -93,7 +93,10 @@ impl Error {
 
     /// The response was not the documented JSON, or broke a documented range.
     pub fn is_decode(&self) -> bool {
-        matches!(self.kind, Kind::Decode(_) | Kind::Range(_) | Kind::TooLarge { .. })
+        matches!(
+            self.kind,
+            Kind::Decode(_) | Kind::Range(_) | Kind::TooLarge { .. }
+        )
     }
 
     /// The client was configured wrongly (bad URL, unreadable certificate, ...).

@@ -32,7 +32,9 @@ where
         let started = Instant::now();
         let outcome = send_with_retries(inner, &method, &url, &shown_url, body).await;
         let current = SpanRef::current();
-        current.set_attribute("http.response_time_ms", started.elapsed().as_secs_f64() * 1000.0);
+        // Microsecond resolution: more digits would be noise.
+        let millis = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+        current.set_attribute("http.response_time_ms", millis);
         let result = outcome.and_then(|bytes| decode::<T>(&bytes, &method, &shown_url));
         if let Err(error) = &result {
             current.record_error(error);
@@ -45,7 +47,12 @@ where
 
 pub(crate) fn start_span(inner: &Inner, method: &Method, shown_url: &str) -> maximus_trace::Span {
     let mut attributes = vec![KeyValue::new("service.name", "MaximusClient")];
-    attributes.extend(inner.names.method().map(|k| KeyValue::new(k, method.as_str().to_owned())));
+    attributes.extend(
+        inner
+            .names
+            .method()
+            .map(|k| KeyValue::new(k, method.as_str().to_owned())),
+    );
     attributes.extend(inner.names.url().map(|k| KeyValue::new(k, shown_url.to_owned())));
     maximus_trace::get_tracing()
         .span_builder("api_request")
@@ -59,7 +66,8 @@ pub(crate) fn endpoint(base: &Url, path: &str, query: &[(&str, String)]) -> Resu
         .join(path.trim_start_matches('/'))
         .map_err(|e| Error::builder(format!("cannot join {path:?} to the base URL: {e}")))?;
     if !query.is_empty() {
-        url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        url.query_pairs_mut()
+            .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
     }
     Ok(url)
 }
@@ -96,7 +104,9 @@ async fn send_with_retries(
                         KeyValue::new("retry.backoff_ms", backoff.as_secs_f64() * 1000.0),
                     ],
                 );
-                log::debug!("maximus-client: {method} {shown_url} attempt {attempt} failed ({reason}); retrying in {backoff:?}");
+                log::debug!(
+                    "maximus-client: {method} {shown_url} attempt {attempt} failed ({reason}); retrying in {backoff:?}"
+                );
                 tokio::time::sleep(backoff).await;
                 attempt += 1;
             }
@@ -120,19 +130,31 @@ async fn attempt_once(
     maximus_trace::inject(&mut headers);
     let mut request = inner.http.request(method.clone(), url.clone()).headers(headers);
     if let Some(body) = body {
-        request = request.header(http::header::CONTENT_TYPE, "application/json").body(body);
+        request = request
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body);
     }
     let fail = |kind| Error::new(kind, method.as_str(), shown_url);
     let response = match request.send().await {
         Ok(response) => response,
         Err(e) if e.is_timeout() => return Attempt::Fail(fail(Kind::Timeout).with_source(strip_url(e))),
         // Nothing reached the server: safe to retry whatever the method.
-        Err(e) if e.is_connect() && !last => return Attempt::Retry { reason: format!("connection failed: {}", root_cause(&e)), wait: None },
+        Err(e) if e.is_connect() && !last => {
+            return Attempt::Retry {
+                reason: format!("connection failed: {}", root_cause(&e)),
+                wait: None,
+            };
+        }
         Err(e) if e.is_connect() => {
             return Attempt::Fail(fail(Kind::Connect { attempts: attempt }).with_source(strip_url(e)));
         }
         // The connection broke after the request was sent: only idempotent GETs are retried.
-        Err(e) if *method == Method::GET && !last => return Attempt::Retry { reason: format!("connection lost: {}", root_cause(&e)), wait: None },
+        Err(e) if *method == Method::GET && !last => {
+            return Attempt::Retry {
+                reason: format!("connection lost: {}", root_cause(&e)),
+                wait: None,
+            };
+        }
         Err(e) => return Attempt::Fail(fail(Kind::Request).with_source(strip_url(e))),
     };
     let status = response.status();
@@ -173,7 +195,10 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 fn httpdate_wait(raw: &str) -> Option<Duration> {
     let when = httpdate::parse_http_date(raw).ok()?;
-    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 /// Reads at most `limit` bytes: a huge or endless body is refused, not buffered.
@@ -206,7 +231,11 @@ where
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let why = if path == "." { inner.to_string() } else { format!("at `{path}`: {inner}") };
+        let why = if path == "." {
+            inner.to_string()
+        } else {
+            format!("at `{path}`: {inner}")
+        };
         fail(Kind::Decode(why))
     })?;
     value.validate().map_err(|v| fail(Kind::Range(v)))?;

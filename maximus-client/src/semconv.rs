@@ -15,11 +15,20 @@ impl HttpNames {
     pub fn from_opt_in(value: Option<&str>) -> Self {
         let entries: Vec<&str> = value.unwrap_or("").split(',').map(str::trim).collect();
         if entries.contains(&"http/dup") {
-            HttpNames { legacy: true, stable: true }
+            HttpNames {
+                legacy: true,
+                stable: true,
+            }
         } else if entries.contains(&"http") {
-            HttpNames { legacy: false, stable: true }
+            HttpNames {
+                legacy: false,
+                stable: true,
+            }
         } else {
-            HttpNames { legacy: true, stable: false }
+            HttpNames {
+                legacy: true,
+                stable: false,
+            }
         }
     }
 
@@ -36,7 +45,9 @@ impl HttpNames {
     }
 
     fn pick(self, legacy: &'static str, stable: &'static str) -> impl Iterator<Item = &'static str> {
-        [self.legacy.then_some(legacy), self.stable.then_some(stable)].into_iter().flatten()
+        [self.legacy.then_some(legacy), self.stable.then_some(stable)]
+            .into_iter()
+            .flatten()
     }
 }
 

@@ -36,7 +36,9 @@ pub struct EventStream {
 
 impl std::fmt::Debug for EventStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventStream").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("EventStream")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -51,9 +53,16 @@ pub(crate) async fn open(inner: &Inner, path: &str, query: &[(&str, String)]) ->
         if let Some((name, value)) = &inner.auth {
             headers.insert(name.clone(), value.clone());
         }
-        headers.insert(http::header::ACCEPT, http::HeaderValue::from_static("text/event-stream"));
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("text/event-stream"),
+        );
         maximus_trace::inject(&mut headers);
-        let request = inner.http.get(url.clone()).headers(headers).timeout(STREAM_LIFETIME);
+        let request = inner
+            .http
+            .get(url.clone())
+            .headers(headers)
+            .timeout(STREAM_LIFETIME);
         tokio::time::timeout(inner.timeout, request.send()).await
     };
     let response = match connect.with_span(span.as_ref()).await {
@@ -102,7 +111,9 @@ impl EventStream {
             let event = serde_json::from_str::<GovernanceEvent>(&data.join("\n"))
                 .map_err(|e| Error::new(Kind::Decode(format!("stream event: {e}")), "GET", &self.url));
             match &event {
-                Ok(ev) => self.span.add_event("message", [KeyValue::new("event.type", ev.event_type.clone())]),
+                Ok(ev) => self
+                    .span
+                    .add_event("message", [KeyValue::new("event.type", ev.event_type.clone())]),
                 Err(e) => self.span.record_error(e),
             }
             self.ready.push_back(event);
@@ -144,7 +155,11 @@ impl Stream for EventStream {
                 }
                 Poll::Ready(Some(Err(e))) => {
                     self.finished = true;
-                    let kind = if e.is_timeout() { Kind::Timeout } else { Kind::Request };
+                    let kind = if e.is_timeout() {
+                        Kind::Timeout
+                    } else {
+                        Kind::Request
+                    };
                     let error = Error::new(kind, "GET", &self.url).with_source(e.without_url());
                     self.span.record_error(&error);
                     return Poll::Ready(Some(Err(error)));

@@ -14,7 +14,7 @@ pub enum Exporter {
     JaegerAgent,
     /// Zipkin v2 JSON over HTTP; needs the `zipkin` feature.
     Zipkin,
-    /// Prints each finished trace to standard error as an indented tree.
+    /// Prints each finished trace to standard output as an indented tree.
     Console,
     /// Spans are created and propagated but not exported.
     None,
@@ -213,7 +213,7 @@ impl Settings {
             Exporter::Otlp | Exporter::OtlpGrpc => crate::redact::url(&self.otlp_endpoint),
             Exporter::JaegerAgent => format!("udp://{}:{}", self.jaeger_host, self.jaeger_port),
             Exporter::Zipkin => crate::redact::url(&self.zipkin_endpoint),
-            Exporter::Console => "stderr".to_owned(),
+            Exporter::Console => "stdout".to_owned(),
             Exporter::None => "nowhere".to_owned(),
         }
     }

@@ -104,7 +104,11 @@ impl<F: Future> InSpan<F> {
         }
     }
 
-    pub(crate) fn deferred(inner: F, deferred: Option<Deferred>, on_output: Option<OutputHook<F::Output>>) -> Self {
+    pub(crate) fn deferred(
+        inner: F,
+        deferred: Option<Deferred>,
+        on_output: Option<OutputHook<F::Output>>,
+    ) -> Self {
         InSpan {
             inner,
             span: FutureSpan {
@@ -130,7 +134,11 @@ pub struct Deferred {
 }
 
 impl Deferred {
-    pub(crate) fn new(name: std::borrow::Cow<'static, str>, kind: crate::SpanKind, attributes: Vec<KeyValue>) -> Self {
+    pub(crate) fn new(
+        name: std::borrow::Cow<'static, str>,
+        kind: crate::SpanKind,
+        attributes: Vec<KeyValue>,
+    ) -> Self {
         Deferred {
             name,
             kind,

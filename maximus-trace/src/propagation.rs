@@ -113,7 +113,7 @@ pub fn extract(headers: &HeaderMap) -> RemoteParent {
     if active(BAGGAGE) {
         cx = BaggagePropagator::new().extract_with_context(&cx, &extractor);
     }
-    if active(TRACE_CONTEXT) {
+    if active(TRACE_CONTEXT) && traceparent_is_well_formed(headers) {
         cx = TraceContextPropagator::new().extract_with_context(&cx, &extractor);
     }
     if !cx.span().span_context().is_valid() && active(JAEGER) {
@@ -121,6 +121,31 @@ pub fn extract(headers: &HeaderMap) -> RemoteParent {
     }
     let sc = cx.span().span_context().clone();
     RemoteParent { cx, sc }
+}
+
+/// The W3C shape check the SDK's parser skips (it accepts short, padded or signed fields):
+/// `version-traceid-parentid-flags` as 2-32-16-2 lowercase hex digits, version not `ff`,
+/// and for version `00` nothing after the flags.
+fn traceparent_is_well_formed(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all("traceparent").iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else { return false };
+    let value = value.trim();
+    let fields: Vec<&str> = value.splitn(5, '-').collect();
+    if fields.len() < 4 {
+        return false;
+    }
+    let hex =
+        |s: &str, len: usize| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let shape = hex(fields[0], 2) && hex(fields[1], 32) && hex(fields[2], 16) && hex(fields[3], 2);
+    let version_ok = match fields[0] {
+        "ff" => false,
+        "00" => fields.len() == 4,
+        _ => true,
+    };
+    shape && version_ok
 }
 
 /// Jaeger's `uber-trace-id: {trace-id}:{span-id}:{parent-span-id}:{flags}`. Written by hand:
@@ -159,7 +184,9 @@ mod jaeger {
         let decoded = raw.replace("%3A", ":").replace("%3a", ":");
         let mut parts = decoded.split(':');
         let (trace, span, _parent, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || trace.len() > 32 || span.len() > 16 || flags.len() > 2 {
+        let hex =
+            |s: &str, max: usize| !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_hexdigit());
+        if parts.next().is_some() || !hex(trace, 32) || !hex(span, 16) || !hex(flags, 2) {
             return None;
         }
         let trace_id = TraceId::from_bytes(u128::from_str_radix(trace, 16).ok()?.to_be_bytes());

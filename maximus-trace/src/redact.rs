@@ -50,7 +50,8 @@ pub fn is_secret_header(name: &str) -> bool {
 /// Text that does not parse as a URL is returned whole only if it cannot hold credentials
 /// (no `@`); otherwise it is replaced.
 pub fn url(raw: &str) -> String {
-    let Ok(mut parsed) = Url::parse(raw) else {
+    // Not a URL with a host (`user:pw@host` parses, with scheme `user`): whole or nothing.
+    let Some(mut parsed) = Url::parse(raw).ok().filter(|u| u.has_host()) else {
         return if raw.contains('@') {
             REDACTED.to_owned()
         } else {

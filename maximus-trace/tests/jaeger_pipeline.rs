@@ -38,7 +38,9 @@ impl FakeAgent {
             std::thread::spawn(move || {
                 let mut datagram = vec![0; 65_536];
                 while !stopping.load(Ordering::SeqCst) {
-                    let Ok(len) = socket.recv(&mut datagram) else { continue };
+                    let Ok(len) = socket.recv(&mut datagram) else {
+                        continue;
+                    };
                     let batch = decode_emit_batch(&datagram[..len]).expect("a valid emitBatch datagram");
                     let (batches, arrived) = &*received;
                     batches.lock().unwrap().push(batch);
@@ -188,7 +190,10 @@ fn record_error_becomes_an_exception_log() {
         .iter()
         .find(|l| tag(&l.fields, "event") == string("exception"))
         .expect("an exception log");
-    assert_eq!(tag(&exception.fields, "exception.message"), string("out of stock"));
+    assert_eq!(
+        tag(&exception.fields, "exception.message"),
+        string("out of stock")
+    );
 }
 
 #[test]

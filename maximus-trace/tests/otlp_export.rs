@@ -1,17 +1,17 @@
 //! OTLP/HTTP export through the real global pipeline (`TracingManager::builder()...init()`) into
 //! a local receiver that decodes each request's protobuf body.
 
-mod support;
 #[path = "support/otlp_receiver.rs"]
 mod otlp_receiver;
+mod support;
 
 use std::net::TcpListener;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use maximus_trace::{KeyValue, SpanKind, TracingBuilder, TracingManager, get_tracing, span};
-use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::common::v1::KeyValue as ProtoKeyValue;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::{Event, SpanKind as ProtoKind};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
@@ -237,10 +237,7 @@ fn resource_names_the_service() {
 #[test]
 fn resource_carries_builder_resource_attributes() {
     let attributes = &sample().resource().attributes;
-    assert_eq!(
-        value(attributes, "deployment.environment"),
-        Some(&string("test"))
-    );
+    assert_eq!(value(attributes, "deployment.environment"), Some(&string("test")));
 }
 
 #[test]
@@ -250,10 +247,7 @@ fn resource_names_maximus_trace_as_the_telemetry_sdk() {
         value(attributes, "telemetry.sdk.name"),
         Some(&string("maximus-trace"))
     );
-    assert_eq!(
-        value(attributes, "telemetry.sdk.language"),
-        Some(&string("rust"))
-    );
+    assert_eq!(value(attributes, "telemetry.sdk.language"), Some(&string("rust")));
 }
 
 #[test]
@@ -364,10 +358,7 @@ fn array_values_keep_their_element_type() {
         Some(Any::ArrayValue(a)) => a.values.iter().map(|v| v.value.clone()).collect::<Vec<_>>(),
         other => panic!("{key} is not an array_value: {other:?}"),
     };
-    assert_eq!(
-        elements("ints"),
-        [Some(Any::IntValue(1)), Some(Any::IntValue(2))]
-    );
+    assert_eq!(elements("ints"), [Some(Any::IntValue(1)), Some(Any::IntValue(2))]);
     assert_eq!(
         elements("flags"),
         [Some(Any::BoolValue(true)), Some(Any::BoolValue(false))]

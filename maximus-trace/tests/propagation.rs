@@ -288,11 +288,7 @@ fn inject_writes_uber_trace_id_when_otel_propagators_names_jaeger() {
         let client = span!("client");
         let mut headers = HeaderMap::new();
         inject(&mut headers);
-        let expected = format!(
-            "{}:{}:0:1",
-            client.trace_id().unwrap(),
-            client.span_id().unwrap()
-        );
+        let expected = format!("{}:{}:0:1", client.trace_id().unwrap(), client.span_id().unwrap());
         assert_eq!(headers["uber-trace-id"], expected.as_str());
     });
 }
@@ -335,14 +331,16 @@ impl XorShift {
             self.below(80)
         };
         (0..len)
-            .map(|_| loop {
-                let b = if self.below(2) == 0 {
-                    ALPHABET[self.below(ALPHABET.len())]
-                } else {
-                    self.next() as u8
-                };
-                if b == b'\t' || (b >= 0x20 && b != 0x7f) {
-                    break b;
+            .map(|_| {
+                loop {
+                    let b = if self.below(2) == 0 {
+                        ALPHABET[self.below(ALPHABET.len())]
+                    } else {
+                        self.next() as u8
+                    };
+                    if b == b'\t' || (b >= 0x20 && b != 0x7f) {
+                        break b;
+                    }
                 }
             })
             .collect()

@@ -399,5 +399,8 @@ fn async_fn_dropped_before_its_first_poll_records_a_cancelled_span() {
     let spans = capture(|| {
         drop(child_task(9));
     });
-    assert_eq!(attr(find(&spans, "child_task"), "cancelled"), Some(&V::Bool(true)));
+    assert_eq!(
+        attr(find(&spans, "child_task"), "cancelled"),
+        Some(&V::Bool(true))
+    );
 }

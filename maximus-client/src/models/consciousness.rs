@@ -49,7 +49,10 @@ impl Validate for ConsciousnessState {
         unit("arousal_level", self.arousal_level)?;
         let t = &self.tig_metrics;
         unit("tig_metrics.density", t.density)?;
-        unit("tig_metrics.avg_clustering_coefficient", t.avg_clustering_coefficient)?;
+        unit(
+            "tig_metrics.avg_clustering_coefficient",
+            t.avg_clustering_coefficient,
+        )?;
         non_negative("tig_metrics.avg_path_length", t.avg_path_length)?;
         non_negative("tig_metrics.avg_latency_us", t.avg_latency_us)?;
         non_negative("tig_metrics.max_latency_us", t.max_latency_us)?;
@@ -171,4 +174,3 @@ impl Validate for serde_json::Value {
         Ok(())
     }
 }
-

@@ -9,8 +9,8 @@ mod health;
 mod query;
 
 pub use consciousness::{
-    ArousalAdjustment, ArousalState, ConsciousnessState, EmergencyShutdown, EsgtEvent, EsgtEvents, SafetyStatus,
-    TigMetrics,
+    ArousalAdjustment, ArousalState, ConsciousnessState, EmergencyShutdown, EsgtEvent, EsgtEvents,
+    SafetyStatus, TigMetrics,
 };
 pub use governance::{
     Decision, DecisionResolution, GovernanceEvent, OperatorStats, PendingDecisions, Session,
@@ -44,7 +44,13 @@ pub(crate) fn non_negative(field: &str, value: f64) -> Result<(), RangeViolation
     within(field, value, 0.0, f64::INFINITY, "a number >= 0")
 }
 
-fn within(field: &str, value: f64, low: f64, high: f64, expected: &'static str) -> Result<(), RangeViolation> {
+fn within(
+    field: &str,
+    value: f64,
+    low: f64,
+    high: f64,
+    expected: &'static str,
+) -> Result<(), RangeViolation> {
     if value.is_finite() && (low..=high).contains(&value) || value == f64::INFINITY && high.is_infinite() {
         Ok(())
     } else {

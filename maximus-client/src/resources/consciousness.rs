@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 use crate::MaximusClient;
 use crate::error::Result;
-use crate::models::{ArousalState, ConsciousnessState, EmergencyShutdown, EsgtEvent, EsgtEvents, SafetyStatus};
+use crate::models::{
+    ArousalState, ConsciousnessState, EmergencyShutdown, EsgtEvent, EsgtEvents, SafetyStatus,
+};
 
 /// The consciousness system: state, arousal, ESGT events, safety.
 #[derive(Clone, Copy, Debug)]
@@ -30,7 +32,10 @@ impl Consciousness<'_> {
     #[trace_span(record(target_level))]
     pub async fn adjust_arousal(&self, target_level: f64) -> Result<ArousalState> {
         self.client
-            .post("/api/consciousness/arousal/adjust", &json!({ "target_level": target_level }))
+            .post(
+                "/api/consciousness/arousal/adjust",
+                &json!({ "target_level": target_level }),
+            )
             .await
     }
 
@@ -65,7 +70,10 @@ impl Consciousness<'_> {
     #[trace_span]
     pub async fn emergency_shutdown(&self, reason: &str) -> Result<EmergencyShutdown> {
         self.client
-            .post("/api/consciousness/safety/emergency-shutdown", &json!({ "reason": reason }))
+            .post(
+                "/api/consciousness/safety/emergency-shutdown",
+                &json!({ "reason": reason }),
+            )
             .await
     }
 }

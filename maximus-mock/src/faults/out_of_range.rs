@@ -37,19 +37,20 @@ pub(super) async fn rewrite(response: Response) -> Response {
     Response::from_parts(parts, Body::from(json.to_string()))
 }
 
-/// Unit-interval fields become 3.0; every other number (counts, durations,
-/// latencies, all documented non-negative) becomes -1.
+/// Unit-interval fields become 3.0; every other float (durations, latencies,
+/// all documented non-negative) becomes -1.0. Integer counts are left alone: a
+/// negative count would be a type error, and this fault is about ranges.
 fn break_ranges(value: &mut Value) {
     match value {
         Value::Object(fields) => {
             for (name, field) in fields.iter_mut() {
-                if field.is_number() {
+                if field.is_f64() {
                     *field = if UNIT_INTERVAL.contains(&name.as_str()) {
                         Value::from(3.0)
                     } else {
-                        Value::from(-1)
+                        Value::from(-1.0)
                     };
-                } else {
+                } else if !field.is_number() {
                     break_ranges(field);
                 }
             }
@@ -65,10 +66,10 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn breaks_unit_fields_and_counts_at_any_depth() {
+    fn breaks_unit_fields_and_non_negative_floats_at_any_depth() {
         let mut value = json!({
             "arousal_level": 0.6,
-            "tig_metrics": {"node_count": 100, "density": 0.37},
+            "tig_metrics": {"node_count": 100, "density": 0.37, "avg_latency_us": 12.4},
             "events": [{"coherence": 0.9}],
             "system_health": "HEALTHY",
         });
@@ -77,7 +78,7 @@ mod tests {
             value,
             json!({
                 "arousal_level": 3.0,
-                "tig_metrics": {"node_count": -1, "density": 3.0},
+                "tig_metrics": {"node_count": 100, "density": 3.0, "avg_latency_us": -1.0},
                 "events": [{"coherence": 3.0}],
                 "system_health": "HEALTHY",
             })

@@ -70,7 +70,11 @@ impl ConsoleExporter {
 }
 
 fn earliest_start(spans: &[SpanData]) -> std::time::SystemTime {
-    spans.iter().map(|s| s.start_time).min().unwrap_or(std::time::UNIX_EPOCH)
+    spans
+        .iter()
+        .map(|s| s.start_time)
+        .min()
+        .unwrap_or(std::time::UNIX_EPOCH)
 }
 
 /// How long spans continuing a remote trace wait for the rest of their local tree.
@@ -155,14 +159,14 @@ fn render_span(out: &mut String, all: &[SpanData], span: &SpanData, indent: &str
         Status::Unset => {}
     }
     for kv in &span.attributes {
-        let _ = write!(out, "  {}={}", kv.key, kv.value);
+        let _ = write!(out, "  {}={}", kv.key, one_line(&kv.value.to_string()));
     }
     out.push('\n');
     let child_indent = format!("{indent}{}", if last { "   " } else { "│  " });
     for event in span.events.iter() {
         let _ = write!(out, "{child_indent}· {}", event.name);
         for kv in &event.attributes {
-            let _ = write!(out, "  {}={}", kv.key, kv.value);
+            let _ = write!(out, "  {}={}", kv.key, one_line(&kv.value.to_string()));
         }
         out.push('\n');
     }
@@ -173,6 +177,17 @@ fn render_span(out: &mut String, all: &[SpanData], span: &SpanData, indent: &str
     children.sort_by_key(|s| s.start_time);
     for (i, child) in children.iter().enumerate() {
         render_span(out, all, child, &child_indent, i + 1 == children.len());
+    }
+}
+
+/// The first line of a multi-line value (a stack trace), with a count of the rest: the tree
+/// stays a tree.
+fn one_line(value: &str) -> String {
+    let mut lines = value.lines();
+    let first = lines.next().unwrap_or("");
+    match lines.count() {
+        0 => first.to_owned(),
+        more => format!("{first} (+{more} lines)"),
     }
 }
 

@@ -32,7 +32,9 @@ pub(crate) fn batch_processor<E: SpanExporter + 'static>(
 /// The extra processor of `print_traces(true)`: a console copy that `stats()` ignores.
 pub(crate) fn console_copy(batch: &BatchSettings) -> BatchSpanProcessor {
     let exporter = Monitored::new(ConsoleExporter::stdout(), "console output".to_owned(), false);
-    BatchSpanProcessor::builder(exporter).with_batch_config(batch_config(batch)).build()
+    BatchSpanProcessor::builder(exporter)
+        .with_batch_config(batch_config(batch))
+        .build()
 }
 
 fn batch_config(batch: &BatchSettings) -> opentelemetry_sdk::trace::BatchConfig {
@@ -47,7 +49,11 @@ fn batch_config(batch: &BatchSettings) -> opentelemetry_sdk::trace::BatchConfig 
 pub(crate) fn built_in(settings: &Settings) -> Result<Option<BatchSpanProcessor>, ConfigError> {
     let batch = &settings.batch;
     // Failures are logged under this name, so a missing collector names its address.
-    let name = format!("{} export to {}", settings.exporter, settings.endpoint_description());
+    let name = format!(
+        "{} export to {}",
+        settings.exporter,
+        settings.endpoint_description()
+    );
     Ok(Some(match settings.exporter {
         Exporter::None => return Ok(None),
         Exporter::Otlp => batch_processor(otlp::http(settings)?, name, batch),
@@ -63,12 +69,8 @@ pub(crate) fn built_in(settings: &Settings) -> Result<Option<BatchSpanProcessor>
 }
 
 #[cfg(feature = "zipkin")]
-fn zipkin_processor(settings: &Settings) -> Result<BatchSpanProcessor, ConfigError> {
-    Ok(batch_processor(
-        zipkin::exporter(settings)?,
-        "Zipkin",
-        &settings.batch,
-    ))
+fn zipkin_processor(settings: &Settings, name: String) -> Result<BatchSpanProcessor, ConfigError> {
+    Ok(batch_processor(zipkin::exporter(settings)?, name, &settings.batch))
 }
 
 #[cfg(not(feature = "zipkin"))]

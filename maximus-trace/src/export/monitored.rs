@@ -75,9 +75,31 @@ impl<E: SpanExporter> Monitored<E> {
     }
 }
 
+/// The SDK appends every `set_attribute`; the specification (and our docs) say a later
+/// value replaces an earlier one. Done here, on the export thread, off the caller's path.
+fn keep_last_attribute_values(span: &mut SpanData) {
+    let attributes = &span.attributes;
+    let has_duplicates = attributes
+        .iter()
+        .enumerate()
+        .any(|(i, kv)| attributes[i + 1..].iter().any(|later| later.key == kv.key));
+    if !has_duplicates {
+        return;
+    }
+    let mut kept: Vec<opentelemetry::KeyValue> = Vec::with_capacity(attributes.len());
+    for kv in span.attributes.drain(..) {
+        match kept.iter_mut().find(|k| k.key == kv.key) {
+            Some(existing) => existing.value = kv.value,
+            None => kept.push(kv),
+        }
+    }
+    span.attributes = kept;
+}
+
 impl<E: SpanExporter> SpanExporter for Monitored<E> {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+    async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
         let spans = batch.len();
+        batch.iter_mut().for_each(keep_last_attribute_values);
         let result = self.inner.export(batch).await;
         match &result {
             Ok(()) => self.on_success(spans),

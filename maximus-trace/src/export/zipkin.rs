@@ -1,4 +1,8 @@
 //! Zipkin v2 JSON over HTTP, through `opentelemetry-zipkin` (behind the `zipkin` feature).
+//!
+//! That crate is deprecated upstream in favour of OTLP (Zipkin ingests OTLP natively); we keep
+//! it, opt-in, for collectors that speak only the Zipkin API.
+#![allow(deprecated)]
 
 use crate::config::{ConfigError, Exporter, Settings};
 

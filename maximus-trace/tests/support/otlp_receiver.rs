@@ -10,7 +10,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
@@ -156,11 +158,7 @@ impl OtlpReceiver {
             "undecodable export requests: {:?}",
             state.rejected
         );
-        state
-            .requests
-            .iter()
-            .flat_map(|r| r.spans().cloned())
-            .collect()
+        state.requests.iter().flat_map(|r| r.spans().cloned()).collect()
     }
 
     /// Waits until at least `n` connections were accepted; returns how many were.
@@ -206,7 +204,9 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, behaviour: Behaviou
 
 /// Serves requests on one keep-alive connection until the client closes it.
 fn serve(stream: TcpStream, shared: &Shared) {
-    let Ok(mut writer) = stream.try_clone() else { return };
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
     let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
         let (method, path, headers, body) = request;

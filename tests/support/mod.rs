@@ -1,0 +1,115 @@
+//! Shared plumbing of the workspace tests: one global pipeline at a time, spans in memory,
+//! a `maximus-mock` on loopback.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::{Mutex, MutexGuard};
+
+use maximus_trace::{TracingGuard, TracingManager};
+use opentelemetry::trace::SpanId;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+
+static GLOBAL_PIPELINE: Mutex<()> = Mutex::new(());
+
+/// Serialises tests that install the global pipeline.
+pub fn exclusive() -> MutexGuard<'static, ()> {
+    GLOBAL_PIPELINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Runs `body` on a runtime with a fresh global in-memory pipeline; returns its result and
+/// every span ended meanwhile (client and mock server spans alike).
+pub fn traced<T, F>(body: impl FnOnce() -> F) -> (T, Vec<SpanData>)
+where
+    F: Future<Output = T>,
+{
+    let _lock = exclusive();
+    let exporter = InMemorySpanExporter::default();
+    let guard: TracingGuard = TracingManager::builder()
+        .service_name("client-tests")
+        .environment(|_| None)
+        .span_exporter(exporter.clone())
+        .init()
+        .expect("init");
+    let result = runtime().block_on(body());
+    guard.force_flush().expect("flush");
+    let spans = exporter.get_finished_spans().expect("spans");
+    drop(guard);
+    (result, spans)
+}
+
+pub fn named<'a>(spans: &'a [SpanData], name: &str) -> Vec<&'a SpanData> {
+    spans.iter().filter(|s| s.name == name).collect()
+}
+
+pub fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
+    let found = named(spans, name);
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one span named {name}; have {:?}",
+        spans.iter().map(|s| s.name.as_ref()).collect::<Vec<_>>()
+    );
+    found[0]
+}
+
+pub fn attr<'a>(span: &'a SpanData, key: &str) -> Option<&'a opentelemetry::Value> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
+}
+
+pub fn children<'a>(spans: &'a [SpanData], parent: &SpanData) -> Vec<&'a SpanData> {
+    spans.iter().filter(|s| is_child_of(s, parent)).collect()
+}
+
+pub fn is_child_of(child: &SpanData, parent: &SpanData) -> bool {
+    child.parent_span_id == parent.span_context.span_id()
+        && child.span_context.trace_id() == parent.span_context.trace_id()
+}
+
+pub fn is_root(span: &SpanData) -> bool {
+    span.parent_span_id == SpanId::INVALID
+}
+
+pub fn is_error(span: &SpanData) -> bool {
+    matches!(span.status, opentelemetry::trace::Status::Error { .. })
+}
+
+/// Every string a span carries: name, attribute values, event names and attributes.
+pub fn all_text(spans: &[SpanData]) -> String {
+    let mut out = String::new();
+    for s in spans {
+        out.push_str(&s.name);
+        for kv in &s.attributes {
+            out.push_str(&format!(" {}={}", kv.key, kv.value));
+        }
+        if let opentelemetry::trace::Status::Error { description } = &s.status {
+            out.push_str(description);
+        }
+        for e in s.events.iter() {
+            out.push_str(&e.name);
+            for kv in &e.attributes {
+                out.push_str(&format!(" {}={}", kv.key, kv.value));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A loopback port with nothing listening.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
