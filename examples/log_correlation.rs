@@ -15,7 +15,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .format(|buf, record| {
             let trace = maximus_trace::current_trace_id().unwrap_or_else(|| "-".into());
             let span = maximus_trace::current_span_id().unwrap_or_else(|| "-".into());
-            writeln!(buf, "{} trace_id={trace} span_id={span} {}", record.level(), record.args())
+            writeln!(
+                buf,
+                "{} trace_id={trace} span_id={span} {}",
+                record.level(),
+                record.args()
+            )
         })
         .init();
     let guard = TracingManager::builder()

@@ -23,7 +23,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .exporter(Exporter::Console)
         .init()?;
     {
-        let request = span!("process_user_data", user_id = 123, "http.method" = "GET", retries = [1, 2]);
+        let request = span!(
+            "process_user_data",
+            user_id = 123,
+            "http.method" = "GET",
+            retries = [1, 2]
+        );
         request.set_attribute("user.tier", "gold");
         let _ = load_profile(123);
         let _ = load_profile(0);
@@ -35,7 +40,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         // ...and on the other side, continue the trace from them.
         let remote = maximus_trace::extract(&headers);
-        let server = guard.span_builder("handle_request").kind(SpanKind::Server).parent(&remote).entered();
+        let server = guard
+            .span_builder("handle_request")
+            .kind(SpanKind::Server)
+            .parent(&remote)
+            .entered();
         server.set_status(Status::Ok);
         println!(
             "the server span joined trace {}",

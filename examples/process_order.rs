@@ -58,14 +58,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .default_service_name("order-service")
         .exporter(Exporter::Console)
         .init()?;
-    let good = Order { id: 1, items: vec!["book"], card: "4242" };
-    let declined = Order { id: 2, items: vec!["lamp"], card: "0000" };
-    let empty = Order { id: 3, items: vec![], card: "4242" };
+    let good = Order {
+        id: 1,
+        items: vec!["book"],
+        card: "4242",
+    };
+    let declined = Order {
+        id: 2,
+        items: vec!["lamp"],
+        card: "0000",
+    };
+    let empty = Order {
+        id: 3,
+        items: vec![],
+        card: "4242",
+    };
     // Spawned: the task's span keeps its caller (none here) and runs on any worker thread.
     let spawned = tokio::spawn(process_order(good));
     println!("order 1: {:?}", spawned.await?);
-    println!("order 2: {:?}", process_order(declined).await.map_err(|e| e.to_string()));
-    println!("order 3: {:?}", process_order(empty).await.map_err(|e| e.to_string()));
+    println!(
+        "order 2: {:?}",
+        process_order(declined).await.map_err(|e| e.to_string())
+    );
+    println!(
+        "order 3: {:?}",
+        process_order(empty).await.map_err(|e| e.to_string())
+    );
     guard.force_flush()?;
     Ok(())
 }

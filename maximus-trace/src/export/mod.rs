@@ -70,7 +70,11 @@ pub(crate) fn built_in(settings: &Settings) -> Result<Option<BatchSpanProcessor>
 
 #[cfg(feature = "zipkin")]
 fn zipkin_processor(settings: &Settings, name: String) -> Result<BatchSpanProcessor, ConfigError> {
-    Ok(batch_processor(zipkin::exporter(settings)?, name, &settings.batch))
+    Ok(batch_processor(
+        zipkin::exporter(settings)?,
+        name,
+        &settings.batch,
+    ))
 }
 
 #[cfg(not(feature = "zipkin"))]

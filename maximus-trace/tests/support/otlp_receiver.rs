@@ -2,6 +2,8 @@
 //! that records every export request (path, headers, decoded protobuf body) and answers
 //! `200 OK` with an empty `ExportTraceServiceResponse`. A silent receiver accepts connections
 //! and never answers, like a collector that hangs.
+// Shared by several test crates; each uses part of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
