@@ -5,20 +5,19 @@ use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, SdkTracerProvider, ShouldSample, SpanExporter, SpanLimits,
-};
+use opentelemetry_sdk::trace::{SdkTracerProvider, ShouldSample, SpanExporter, SpanLimits};
 
 use crate::config::{BatchSettings, ConfigError, Exporter, Limits, Propagators, SamplerSetting, Settings};
 use crate::env::Env;
-use crate::export;
+use crate::export::jaeger::JaegerAgentStatsHandle as JaegerStats;
+use crate::export::{self, BatchObserver, ExportSetup, QueueProcessor};
 use crate::manager::{self, Pipeline, TracingGuard, TracingManager};
 
 const DEFAULT_OTLP_HTTP: &str = "http://localhost:4318/v1/traces";
 const DEFAULT_OTLP_GRPC: &str = "http://localhost:4317";
 const DEFAULT_ZIPKIN: &str = "http://localhost:9411/api/v2/spans";
 
-type CustomProcessor = Box<dyn FnOnce(&BatchSettings) -> BatchSpanProcessor + Send>;
+type CustomProcessor = Box<dyn FnOnce(&ExportSetup) -> QueueProcessor + Send>;
 
 /// Configures a tracing pipeline. Every setting left unset is read from its environment
 /// variable (see the README's table), then from the defaults.
@@ -39,6 +38,7 @@ pub struct TracingBuilder {
     shutdown_timeout: Option<Duration>,
     batch: Option<BatchSettings>,
     print_traces: bool,
+    observers: Vec<Arc<dyn BatchObserver>>,
     environment: Option<Box<crate::env::Lookup<'static>>>,
 }
 
@@ -100,8 +100,8 @@ impl TracingBuilder {
 
     /// Exports to any OpenTelemetry `SpanExporter` instead of a built-in one.
     pub fn span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.custom_exporter = Some(Box::new(move |batch| {
-            export::batch_processor(exporter, "custom span exporter".to_owned(), batch)
+        self.custom_exporter = Some(Box::new(move |setup| {
+            export::batch_processor(exporter, "custom span exporter".to_owned(), setup)
         }));
         self
     }
@@ -197,14 +197,17 @@ impl TracingBuilder {
         if !settings.enabled {
             return Ok((TracingManager::disabled(), settings));
         }
-        let provider = self.provider(&settings)?;
+        let (provider, jaeger_stats) = self.provider(&settings)?;
         crate::error::install_panic_hook();
         let tracer = provider.tracer("maximus-trace");
-        let pipeline = Arc::new(Pipeline::new(provider, tracer, settings.clone()));
+        let pipeline = Arc::new(Pipeline::new(provider, tracer, settings.clone(), jaeger_stats));
         Ok((TracingManager::from_pipeline(pipeline, true), settings))
     }
 
-    fn provider(&mut self, settings: &Settings) -> Result<SdkTracerProvider, ConfigError> {
+    fn provider(
+        &mut self,
+        settings: &Settings,
+    ) -> Result<(SdkTracerProvider, Option<JaegerStats>), ConfigError> {
         let mut builder = SdkTracerProvider::builder()
             .with_resource(resource(settings))
             .with_span_limits(span_limits(&settings.limits));
@@ -212,17 +215,24 @@ impl TracingBuilder {
             Some(custom) => builder.with_sampler(custom),
             None => builder.with_sampler(crate::sampling::sampler(settings.sampler)),
         };
-        builder = match self.custom_exporter.take() {
-            Some(make) => builder.with_span_processor(make(&settings.batch)),
-            None => match export::built_in(settings)? {
-                Some(processor) => builder.with_span_processor(processor),
-                None => builder,
-            },
+        let setup = ExportSetup {
+            batch: settings.batch,
+            observers: std::mem::take(&mut self.observers),
         };
+        let mut jaeger_stats = None;
+        match self.custom_exporter.take() {
+            Some(make) => builder = builder.with_span_processor(make(&setup)),
+            None => {
+                if let Some((processor, stats)) = export::built_in(settings, &setup)? {
+                    builder = builder.with_span_processor(processor);
+                    jaeger_stats = stats;
+                }
+            }
+        }
         if self.print_traces && settings.exporter != Exporter::Console {
             builder = builder.with_span_processor(export::console_copy(&settings.batch));
         }
-        Ok(builder.build())
+        Ok((builder.build(), jaeger_stats))
     }
 
     fn resolve(&self, env: &Env<'_>) -> Result<Settings, ConfigError> {

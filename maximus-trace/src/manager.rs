@@ -20,6 +20,8 @@ pub(crate) struct Pipeline {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
     settings: Settings,
+    /// The Jaeger exporter's own counters (trimmed and oversized spans), when it is in use.
+    jaeger_stats: Option<crate::export::jaeger::JaegerAgentStatsHandle>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -33,12 +35,18 @@ impl std::fmt::Debug for Pipeline {
 }
 
 impl Pipeline {
-    pub(crate) fn new(provider: SdkTracerProvider, tracer: SdkTracer, settings: Settings) -> Self {
+    pub(crate) fn new(
+        provider: SdkTracerProvider,
+        tracer: SdkTracer,
+        settings: Settings,
+        jaeger_stats: Option<crate::export::jaeger::JaegerAgentStatsHandle>,
+    ) -> Self {
         Pipeline {
             active: AtomicBool::new(true),
             provider,
             tracer,
             settings,
+            jaeger_stats,
         }
     }
 
@@ -234,7 +242,13 @@ impl TracingManager {
 
     /// The pipeline's counters since the last `init()`.
     pub fn stats(&self) -> Stats {
-        COUNTERS.snapshot()
+        let mut stats = COUNTERS.snapshot();
+        if let Some(jaeger) = self.pipeline.as_ref().and_then(|p| p.jaeger_stats.as_ref()) {
+            let j = jaeger.stats();
+            stats.spans_trimmed = j.spans_trimmed;
+            stats.spans_dropped_too_large = j.spans_dropped_too_large;
+        }
+        stats
     }
 
     /// Flushes and shuts the pipeline down within the configured bound. Later spans are

@@ -16,6 +16,13 @@ pub struct Stats {
     pub spans_failed: u64,
     /// Export calls that failed.
     pub export_errors: u64,
+    /// Ended spans dropped because the export queue was full (the collector is slower than
+    /// the application; memory stays bounded instead).
+    pub spans_dropped_queue_full: u64,
+    /// Spans sent with attributes or events removed to fit the wire's size limit (Jaeger UDP).
+    pub spans_trimmed: u64,
+    /// Spans dropped because even trimmed they exceed the wire's size limit.
+    pub spans_dropped_too_large: u64,
 }
 
 #[derive(Debug, Default)]
@@ -25,6 +32,7 @@ pub(crate) struct Counters {
     exported: AtomicU64,
     failed: AtomicU64,
     errors: AtomicU64,
+    dropped_queue_full: AtomicU64,
 }
 
 pub(crate) static COUNTERS: Counters = Counters {
@@ -33,6 +41,7 @@ pub(crate) static COUNTERS: Counters = Counters {
     exported: AtomicU64::new(0),
     failed: AtomicU64::new(0),
     errors: AtomicU64::new(0),
+    dropped_queue_full: AtomicU64::new(0),
 };
 
 impl Counters {
@@ -53,6 +62,10 @@ impl Counters {
         self.errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn dropped_queue_full(&self) {
+        self.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn reset(&self) {
         for c in [
             &self.started,
@@ -60,6 +73,7 @@ impl Counters {
             &self.exported,
             &self.failed,
             &self.errors,
+            &self.dropped_queue_full,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -72,6 +86,9 @@ impl Counters {
             spans_exported: self.exported.load(Ordering::Relaxed),
             spans_failed: self.failed.load(Ordering::Relaxed),
             export_errors: self.errors.load(Ordering::Relaxed),
+            spans_dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
+            spans_trimmed: 0,
+            spans_dropped_too_large: 0,
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct ExportRequest {
     /// Header names in lower case, in arrival order.
     pub headers: Vec<(String, String)>,
     pub body: ExportTraceServiceRequest,
+    /// The protobuf bytes as received (for checks on every exported byte).
+    pub raw: Vec<u8>,
 }
 
 impl ExportRequest {
@@ -51,7 +53,10 @@ impl ExportRequest {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Behaviour {
-    Answer,
+    /// Answers every request, after `delay` (a slow collector).
+    Answer {
+        delay: Duration,
+    },
     Silent,
 }
 
@@ -110,16 +115,41 @@ pub struct OtlpReceiver {
 impl OtlpReceiver {
     /// A receiver that records and answers every request.
     pub fn start() -> Self {
-        Self::spawn(Behaviour::Answer)
+        Self::spawn(
+            "127.0.0.1:0",
+            Behaviour::Answer {
+                delay: Duration::ZERO,
+            },
+        )
+    }
+
+    /// A receiver on a given address: a collector coming back on the port it had.
+    pub fn start_on(addr: SocketAddr) -> Self {
+        Self::spawn(
+            addr,
+            Behaviour::Answer {
+                delay: Duration::ZERO,
+            },
+        )
+    }
+
+    /// A receiver that answers each request only after `delay`.
+    pub fn slow(delay: Duration) -> Self {
+        Self::spawn("127.0.0.1:0", Behaviour::Answer { delay })
     }
 
     /// A receiver that accepts connections and never reads or answers.
     pub fn silent() -> Self {
-        Self::spawn(Behaviour::Silent)
+        Self::spawn("127.0.0.1:0", Behaviour::Silent)
     }
 
-    fn spawn(behaviour: Behaviour) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback TCP port");
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn spawn(addr: impl std::net::ToSocketAddrs, behaviour: Behaviour) -> Self {
+        let listener = TcpListener::bind(addr).expect("bind a loopback TCP port");
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
             state: Mutex::default(),
@@ -196,16 +226,16 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, behaviour: Behaviou
             s.connections_accepted += 1;
             s.streams.push(clone);
         });
-        if behaviour == Behaviour::Answer {
+        if let Behaviour::Answer { delay } = behaviour {
             let shared = Arc::clone(shared);
-            std::thread::spawn(move || serve(stream, &shared));
+            std::thread::spawn(move || serve(stream, &shared, delay));
         }
         // A silent receiver keeps only the clone: the connection stays open, unanswered.
     }
 }
 
 /// Serves requests on one keep-alive connection until the client closes it.
-fn serve(stream: TcpStream, shared: &Shared) {
+fn serve(stream: TcpStream, shared: &Shared, delay: Duration) {
     let Ok(mut writer) = stream.try_clone() else {
         return;
     };
@@ -215,14 +245,16 @@ fn serve(stream: TcpStream, shared: &Shared) {
         let close = headers
             .iter()
             .any(|(n, v)| n == "connection" && v.eq_ignore_ascii_case("close"));
+        std::thread::sleep(delay);
         let status = match ExportTraceServiceRequest::decode(body.as_slice()) {
-            Ok(body) => {
+            Ok(decoded) => {
                 shared.update(|s| {
                     s.requests.push(ExportRequest {
                         method,
                         path,
                         headers,
-                        body,
+                        body: decoded,
+                        raw: body,
                     })
                 });
                 "200 OK"
