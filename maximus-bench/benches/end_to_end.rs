@@ -1,1 +1,281 @@
-fn main() {} // placeholder: being written
+//! End to end, through public APIs only:
+//!
+//! 1. client overhead: `MaximusClient::health()` against `maximus-mock` on loopback, traced
+//!    (sampled, counting exporter) versus not traced (no `init()`), in alternating blocks;
+//!    the median latency ratio. The mock runs in a child process (this binary again) that
+//!    never initializes tracing, so only the client's tracing is measured.
+//! 2. export throughput: spans with three attributes through the real OTLP/HTTP exporter to
+//!    a loopback sink; spans per second per core of the export threads, and whether
+//!    anything was dropped (`stats()`: ended versus exported).
+//!
+//! `cargo bench -p maximus-bench --bench end_to_end` (`-- --test` for a short smoke run).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use maximus_bench::cpu;
+use maximus_bench::exporter::CountingExporter;
+use maximus_bench::sink::{self, OtlpSink};
+use maximus_client::MaximusClient;
+use maximus_trace::{TracingGuard, TracingManager, span};
+
+/// Set in the child process that serves the mock.
+const ROLE: &str = "MAXIMUS_BENCH_ROLE";
+const PRODUCER: &str = "span-producer";
+
+struct Sizes {
+    /// Calls per timed block, and blocks per arm.
+    block: usize,
+    blocks: usize,
+    /// Spans per export run.
+    export_spans: u64,
+}
+
+const FULL: Sizes = Sizes {
+    block: 250,
+    blocks: 16,
+    export_spans: 300_000,
+};
+
+const SMOKE: Sizes = Sizes {
+    block: 10,
+    blocks: 2,
+    export_spans: 2_000,
+};
+
+fn main() {
+    if std::env::var(ROLE).as_deref() == Ok("mock") {
+        serve_mock();
+        return;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    let sizes = if args.iter().any(|a| a == "--test") {
+        SMOKE
+    } else {
+        FULL
+    };
+    client_overhead(&sizes);
+    export_throughput(&sizes);
+}
+
+// ---- 1. client overhead ----
+
+/// The child: a mock on a free loopback port, its URL on stdout, until stdin closes.
+fn serve_mock() {
+    let mock = maximus_mock::MockMaximus::start_blocking().expect("start maximus-mock");
+    println!("{}", mock.url());
+    std::io::stdout().flush().expect("write the mock's URL");
+    // Returns when the parent closes our stdin (or exits).
+    let _ = std::io::stdin().lines().count();
+    drop(mock);
+}
+
+/// The mock in a child process; stopped when dropped.
+struct MockProcess {
+    child: Child,
+    url: String,
+}
+
+impl MockProcess {
+    fn spawn() -> Self {
+        let exe = std::env::current_exe().expect("find this bench binary");
+        let mut child = Command::new(exe)
+            .env(ROLE, "mock")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the mock process");
+        let stdout = child.stdout.take().expect("the mock's stdout");
+        let mut url = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut url)
+            .expect("read the mock's URL");
+        MockProcess {
+            child,
+            url: url.trim().to_owned(),
+        }
+    }
+}
+
+impl Drop for MockProcess {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        if self.child.wait().is_err() {
+            let _ = self.child.kill();
+        }
+    }
+}
+
+fn client_overhead(sizes: &Sizes) {
+    let mock = MockProcess::spawn();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("build a tokio runtime");
+    let client = MaximusClient::builder()
+        .base_url(&mock.url)
+        .environment(|_| None)
+        .build()
+        .expect("build the client");
+    let calls = |n: usize| -> Vec<Duration> {
+        runtime.block_on(async {
+            let mut took = Vec::with_capacity(n);
+            for _ in 0..n {
+                let start = Instant::now();
+                client.health().await.expect("GET /health");
+                took.push(start.elapsed());
+            }
+            took
+        })
+    };
+    let exporter = CountingExporter::new();
+    let traced = |n: usize| -> Vec<Duration> {
+        let guard = TracingManager::builder()
+            .service_name("maximus-bench-client")
+            .environment(|_| None)
+            .sample_ratio(1.0)
+            .span_exporter(exporter.clone())
+            .init()
+            .expect("start tracing");
+        let took = calls(n);
+        // Flushes and shuts down, off the clock.
+        drop(guard);
+        took
+    };
+
+    // Warm up connections, allocator and both code paths.
+    calls(sizes.block);
+    traced(sizes.block);
+    let warm_exported = exporter.spans();
+
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for block in 0..sizes.blocks {
+        // ABBA order, so a drift of the machine weighs on both arms alike.
+        if block % 2 == 0 {
+            with.extend(traced(sizes.block));
+            without.extend(calls(sizes.block));
+        } else {
+            without.extend(calls(sizes.block));
+            with.extend(traced(sizes.block));
+        }
+    }
+    let spans_per_call = (exporter.spans() - warm_exported) as f64 / with.len() as f64;
+    let (traced_median, plain_median) = (percentile(&mut with, 0.5), percentile(&mut without, 0.5));
+    let (traced_p90, plain_p90) = (percentile(&mut with, 0.9), percentile(&mut without, 0.9));
+    println!("\n== MaximusClient::health() against maximus-mock on loopback");
+    println!(
+        "{} calls per arm, {} blocks of {} in ABBA order; the traced arm exported {spans_per_call:.2} spans per call",
+        with.len(),
+        sizes.blocks,
+        sizes.block
+    );
+    println!("| arm | median | p90 |\n|---|---:|---:|");
+    println!("| not traced (no init) | {} | {} |", micros(plain_median), micros(plain_p90));
+    println!("| traced (sampled, counting exporter) | {} | {} |", micros(traced_median), micros(traced_p90));
+    let ratio = traced_median.as_secs_f64() / plain_median.as_secs_f64();
+    println!(
+        "median ratio traced / not traced: {ratio:.4} ({:+.2}%, {:+.1} us per call; target < 1%)",
+        (ratio - 1.0) * 100.0,
+        (traced_median.as_secs_f64() - plain_median.as_secs_f64()) * 1e6
+    );
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort_unstable();
+    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples.get(index).copied().unwrap_or_default()
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.1} us", d.as_secs_f64() * 1e6)
+}
+
+// ---- 2. export throughput ----
+
+fn export_throughput(sizes: &Sizes) {
+    println!("\n== Export: spans with 3 attributes through OTLP/HTTP (protobuf) to a loopback sink");
+    println!(
+        "| run | spans | producer ns/span | wall spans/s | export CPU | spans/s per export core | ended | exported | dropped | requests | bytes/span |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let n = sizes.export_spans;
+    let runs = [
+        export_run("queue holds every span", n, Some(n as usize)),
+        export_run("default queue (2048)", n, None),
+    ];
+    for (row, _) in &runs {
+        println!("{row}");
+    }
+    for (label, (_, threads)) in ["queue holds every span", "default queue"].iter().zip(&runs) {
+        println!("CPU by thread ({label}): {threads}");
+    }
+}
+
+/// Produces `spans` spans as fast as one thread can and flushes: a table row, and the CPU
+/// each thread used.
+fn export_run(label: &str, spans: u64, queue: Option<usize>) -> (String, String) {
+    let sink = OtlpSink::start().expect("start the OTLP sink");
+    let mut builder = TracingManager::builder()
+        .service_name("maximus-bench-export")
+        .environment(|_| None)
+        .sample_ratio(1.0)
+        .otlp_endpoint(sink.endpoint());
+    if let Some(queue) = queue {
+        builder = builder.max_queue_size(queue);
+    }
+    let guard: TracingGuard = builder.init().expect("start the OTLP pipeline");
+    let before = cpu::threads();
+    let start = Instant::now();
+    let produced = thread::Builder::new()
+        .name(PRODUCER.into())
+        .spawn(move || {
+            let start = Instant::now();
+            for i in 0..spans {
+                let _span = span!(
+                    "export",
+                    http.method = "GET",
+                    user.id = i as i64,
+                    cache.hit = i % 2 == 0
+                );
+            }
+            start.elapsed()
+        })
+        .expect("start the producer")
+        .join()
+        .expect("the producer finished");
+    let tracing = maximus_trace::get_tracing();
+    tracing.force_flush().expect("flush the OTLP pipeline");
+    let wall = start.elapsed();
+    let used = cpu::used_since(&before, &cpu::threads());
+    let stats = tracing.stats();
+    drop(guard);
+
+    let export_cpu: Duration = used
+        .iter()
+        .filter(|(name, _)| name.as_str() != sink::THREAD_NAME && name.as_str() != PRODUCER)
+        .map(|(_, cpu)| *cpu)
+        .sum();
+    let exported = stats.spans_exported;
+    let dropped = stats.spans_ended.saturating_sub(stats.spans_exported + stats.spans_failed);
+    let bytes_per_span = sink.body_bytes() as f64 / exported.max(1) as f64;
+    let row = format!(
+        "| {label} | {spans} | {:.0} | {:.0} | {:.2} s | {:.0} | {} | {exported} | {dropped} | {} | {bytes_per_span:.1} |",
+        produced.as_secs_f64() * 1e9 / spans as f64,
+        exported as f64 / wall.as_secs_f64(),
+        export_cpu.as_secs_f64(),
+        exported as f64 / export_cpu.as_secs_f64().max(1e-9),
+        stats.spans_ended,
+        sink.requests(),
+    );
+    let threads: Vec<String> = used
+        .iter()
+        .filter(|(_, cpu)| !cpu.is_zero())
+        .map(|(name, cpu)| format!("{name} {:.2} s", cpu.as_secs_f64()))
+        .collect();
+    (row, threads.join(", "))
+}
