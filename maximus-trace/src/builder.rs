@@ -7,11 +7,13 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SdkTracerProvider, ShouldSample, SpanExporter, SpanLimits};
 
+use crate::config::ResolvedConfig;
 use crate::config::{BatchSettings, ConfigError, Exporter, Limits, Propagators, SamplerSetting, Settings};
 use crate::env::Env;
 use crate::export::jaeger::JaegerAgentStatsHandle as JaegerStats;
 use crate::export::{self, BatchObserver, ExportSetup, QueueProcessor};
 use crate::manager::{self, Pipeline, TracingGuard, TracingManager};
+use crate::metrics::{MetricsSettings, SpanMetrics};
 
 const DEFAULT_OTLP_HTTP: &str = "http://localhost:4318/v1/traces";
 const DEFAULT_OTLP_GRPC: &str = "http://localhost:4317";
@@ -39,6 +41,8 @@ pub struct TracingBuilder {
     batch: Option<BatchSettings>,
     print_traces: bool,
     observers: Vec<Arc<dyn BatchObserver>>,
+    span_metrics: Option<bool>,
+    prometheus_listener: Option<String>,
     environment: Option<Box<crate::env::Lookup<'static>>>,
 }
 
@@ -194,13 +198,16 @@ impl TracingBuilder {
             None => Env::process(),
         };
         let settings = self.resolve(&env)?;
+        let metrics_settings = self.resolve_metrics(&env)?;
         if !settings.enabled {
             return Ok((TracingManager::disabled(), settings));
         }
+        let metrics = self.start_metrics(&settings, &metrics_settings);
         let (provider, jaeger_stats) = self.provider(&settings)?;
         crate::error::install_panic_hook();
         let tracer = provider.tracer("maximus-trace");
-        let pipeline = Arc::new(Pipeline::new(provider, tracer, settings.clone(), jaeger_stats));
+        let pipeline = Pipeline::new(provider, tracer, settings.clone(), jaeger_stats).with_metrics(metrics);
+        let pipeline = Arc::new(pipeline);
         Ok((TracingManager::from_pipeline(pipeline, true), settings))
     }
 
@@ -226,6 +233,8 @@ impl TracingBuilder {
                 if let Some((processor, stats)) = export::built_in(settings, &setup)? {
                     builder = builder.with_span_processor(processor);
                     jaeger_stats = stats;
+                } else if !setup.observers.is_empty() {
+                    builder = builder.with_span_processor(crate::metrics::observer_only_processor(&setup));
                 }
             }
         }
@@ -335,6 +344,54 @@ impl TracingBuilder {
                 None => env.shutdown_timeout()?.unwrap_or(Duration::from_secs(5)),
             },
         })
+    }
+}
+
+/// Span metrics and configuration diagnostics.
+impl TracingBuilder {
+    /// Computes span metrics (RED: calls, errors, duration per span name, plus service graph
+    /// edges) on the export thread (else `MAXIMUS_SPAN_METRICS`; on by default when a
+    /// Prometheus listener is set). Read them with [`TracingManager::metrics_snapshot`] or
+    /// scrape them (see [`TracingBuilder::prometheus_listener`]).
+    pub fn span_metrics(mut self, enabled: bool) -> Self {
+        self.span_metrics = Some(enabled);
+        self
+    }
+
+    /// Serves the span metrics as Prometheus text on `GET http://<addr>/metrics` (else
+    /// `MAXIMUS_PROMETHEUS_ADDR`), for example `"127.0.0.1:9464"`; port 0 picks a free port
+    /// ([`TracingManager::prometheus_addr`] tells which). Switches span metrics on unless
+    /// `.span_metrics(false)`. The listener stops when the pipeline shuts down.
+    pub fn prometheus_listener(mut self, addr: impl Into<String>) -> Self {
+        self.prometheus_listener = Some(addr.into());
+        self
+    }
+
+    /// Resolves the configuration (code, then environment, then defaults) without starting
+    /// anything: what `init()` would use. Fails with the same [`ConfigError`] as `init()`.
+    pub fn describe(mut self) -> Result<ResolvedConfig, ConfigError> {
+        let lookup = self.environment.take();
+        let env = match &lookup {
+            Some(f) => Env::from_fn(|name| f(name)),
+            None => Env::process(),
+        };
+        let settings = self.resolve(&env)?;
+        let metrics = self.resolve_metrics(&env)?;
+        Ok(ResolvedConfig::new(&settings, self.sampler.is_some(), &metrics))
+    }
+
+    fn resolve_metrics(&self, env: &Env<'_>) -> Result<MetricsSettings, ConfigError> {
+        MetricsSettings::resolve(self.span_metrics, self.prometheus_listener.as_deref(), env)
+    }
+
+    /// Starts the metrics (and their listener) and hands their observer to the export thread.
+    fn start_metrics(&mut self, settings: &Settings, metrics: &MetricsSettings) -> Option<SpanMetrics> {
+        if !metrics.enabled {
+            return None;
+        }
+        let span_metrics = SpanMetrics::start(&settings.service_name, &settings.batch, metrics);
+        self.observers.push(span_metrics.observer());
+        Some(span_metrics)
     }
 }
 

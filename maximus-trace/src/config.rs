@@ -126,6 +126,20 @@ pub(crate) enum SamplerSetting {
     ParentBasedRatio(f64),
 }
 
+impl SamplerSetting {
+    /// The `OTEL_TRACES_SAMPLER` spelling, with the ratio where there is one.
+    pub(crate) fn describe(self) -> String {
+        match self {
+            SamplerSetting::AlwaysOn => "always_on".to_owned(),
+            SamplerSetting::AlwaysOff => "always_off".to_owned(),
+            SamplerSetting::Ratio(r) => format!("traceidratio ({r})"),
+            SamplerSetting::ParentBasedAlwaysOn => "parentbased_always_on".to_owned(),
+            SamplerSetting::ParentBasedAlwaysOff => "parentbased_always_off".to_owned(),
+            SamplerSetting::ParentBasedRatio(r) => format!("parentbased_traceidratio ({r})"),
+        }
+    }
+}
+
 /// Batch export tuning (`OTEL_BSP_*`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct BatchSettings {
@@ -217,4 +231,74 @@ impl Settings {
             Exporter::None => "nowhere".to_owned(),
         }
     }
+}
+
+/// What a [`crate::TracingBuilder`] resolves to, from code and environment, without starting
+/// anything: for diagnostics such as `maximus-trace doctor`. See
+/// [`crate::TracingBuilder::describe`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ResolvedConfig {
+    /// Whether spans would be recorded at all.
+    pub enabled: bool,
+    /// The `service.name`.
+    pub service_name: String,
+    /// The exporter.
+    pub exporter: Exporter,
+    /// Where spans go (`http://...` for OTLP and Zipkin, `udp://host:port` for the Jaeger
+    /// agent), with credentials redacted.
+    pub endpoint: String,
+    /// The host spans are sent to; `None` for the console and `none` exporters.
+    pub host: Option<String>,
+    /// The port spans are sent to (the scheme's default when the URL names none).
+    pub port: Option<u16>,
+    /// The sampler, in `OTEL_TRACES_SAMPLER` terms (`parentbased_traceidratio (0.25)`).
+    pub sampler: String,
+    /// Whether span metrics are computed.
+    pub span_metrics: bool,
+    /// The `host:port` serving `GET /metrics`, when set.
+    pub prometheus_listener: Option<String>,
+}
+
+impl ResolvedConfig {
+    pub(crate) fn new(
+        settings: &Settings,
+        custom_sampler: bool,
+        metrics: &crate::metrics::MetricsSettings,
+    ) -> Self {
+        let (host, port) = match settings.exporter {
+            Exporter::JaegerAgent => (Some(settings.jaeger_host.clone()), Some(settings.jaeger_port)),
+            Exporter::Otlp | Exporter::OtlpGrpc => url_target(&settings.otlp_endpoint),
+            Exporter::Zipkin => url_target(&settings.zipkin_endpoint),
+            Exporter::Console | Exporter::None => (None, None),
+        };
+        ResolvedConfig {
+            enabled: settings.enabled,
+            service_name: settings.service_name.clone(),
+            exporter: settings.exporter,
+            endpoint: settings.endpoint_description(),
+            host,
+            port,
+            sampler: if custom_sampler {
+                "custom sampler (set in code)".to_owned()
+            } else {
+                settings.sampler.describe()
+            },
+            span_metrics: metrics.enabled,
+            prometheus_listener: metrics.prometheus_addr.clone(),
+        }
+    }
+}
+
+/// The host (IPv6 without brackets) and port of an `http(s)://` URL.
+fn url_target(raw: &str) -> (Option<String>, Option<u16>) {
+    let Ok(url) = url::Url::parse(raw) else {
+        return (None, None);
+    };
+    let host = url.host().map(|h| match h {
+        url::Host::Domain(d) => d.to_owned(),
+        url::Host::Ipv4(ip) => ip.to_string(),
+        url::Host::Ipv6(ip) => ip.to_string(),
+    });
+    (host, url.port_or_known_default())
 }

@@ -300,6 +300,20 @@ impl<'a> Env<'a> {
     pub fn shutdown_timeout(&self) -> Result<Option<Duration>> {
         self.millis("MAXIMUS_TRACE_SHUTDOWN_TIMEOUT_MS")
     }
+
+    /// `MAXIMUS_SPAN_METRICS`: compute span metrics (RED) from ended spans.
+    pub fn span_metrics(&self) -> Result<Option<bool>> {
+        self.bool("MAXIMUS_SPAN_METRICS")
+    }
+
+    /// `MAXIMUS_PROMETHEUS_ADDR`: the `host:port` that serves `GET /metrics`.
+    pub fn prometheus_addr(&self) -> Result<Option<String>> {
+        self.parse(
+            "MAXIMUS_PROMETHEUS_ADDR",
+            "expected host:port, for example 127.0.0.1:9464",
+            |v| crate::metrics::is_listen_addr(v).then(|| v.to_owned()),
+        )
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -585,6 +599,31 @@ mod tests {
             env(&[("OTEL_SPAN_EVENT_COUNT_LIMIT", "-1")]).limits(Limits::default()),
             "OTEL_SPAN_EVENT_COUNT_LIMIT",
             "-1",
+        );
+    }
+
+    #[test]
+    fn span_metrics_variables_are_checked() {
+        assert_eq!(
+            env(&[("MAXIMUS_SPAN_METRICS", "TRUE")]).span_metrics().unwrap(),
+            Some(true)
+        );
+        names_variable(
+            env(&[("MAXIMUS_SPAN_METRICS", "yes please")]).span_metrics(),
+            "MAXIMUS_SPAN_METRICS",
+            "yes please",
+        );
+        assert_eq!(
+            env(&[("MAXIMUS_PROMETHEUS_ADDR", "0.0.0.0:9464")])
+                .prometheus_addr()
+                .unwrap()
+                .as_deref(),
+            Some("0.0.0.0:9464")
+        );
+        names_variable(
+            env(&[("MAXIMUS_PROMETHEUS_ADDR", "9464")]).prometheus_addr(),
+            "MAXIMUS_PROMETHEUS_ADDR",
+            "9464",
         );
     }
 

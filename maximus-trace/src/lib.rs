@@ -25,6 +25,7 @@ mod env;
 mod error;
 pub mod export;
 mod manager;
+pub mod metrics;
 pub mod propagation;
 pub mod redact;
 mod sampling;
@@ -36,12 +37,13 @@ mod value;
 pub mod __private;
 
 pub use builder::{TracingBuilder, init_from_env};
-pub use config::{ConfigError, Exporter};
+pub use config::{ConfigError, Exporter, ResolvedConfig};
 pub use context::{
     FutureExt, InSpan, WithContext, add_event, current_span_id, current_trace_id, record_error,
     set_attribute, set_status,
 };
 pub use manager::{FlushError, TracingGuard, TracingManager, get_tracing, is_enabled};
+pub use metrics::MetricsSnapshot;
 pub use propagation::{RemoteParent, extract, inject};
 pub use span::{Span, SpanBuilder, SpanGuard, SpanKind, SpanRef, Status};
 pub use stats::Stats;

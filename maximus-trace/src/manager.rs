@@ -22,6 +22,8 @@ pub(crate) struct Pipeline {
     settings: Settings,
     /// The Jaeger exporter's own counters (trimmed and oversized spans), when it is in use.
     jaeger_stats: Option<crate::export::jaeger::JaegerAgentStatsHandle>,
+    /// Span metrics, when switched on.
+    metrics: Option<crate::metrics::SpanMetrics>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -47,7 +49,13 @@ impl Pipeline {
             tracer,
             settings,
             jaeger_stats,
+            metrics: None,
         }
+    }
+
+    pub(crate) fn with_metrics(mut self, metrics: Option<crate::metrics::SpanMetrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub(crate) fn is_active(&self) -> bool {
@@ -68,6 +76,9 @@ impl Pipeline {
     fn shutdown(&self) {
         if !self.active.swap(false, Ordering::SeqCst) {
             return;
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.stop();
         }
         let timeout = self.settings.shutdown_timeout;
         let provider = self.provider.clone();
@@ -260,6 +271,36 @@ impl TracingManager {
                 ENABLED.store(false, Ordering::Relaxed);
             }
         }
+    }
+}
+
+/// Span metrics (see `metrics/`).
+impl TracingManager {
+    /// Calls, errors, error rate, rate and p50/p95/p99 per span name since the pipeline
+    /// started (empty unless span metrics are on: [`TracingBuilder::span_metrics`]). Spans
+    /// count once their batch was exported; call [`TracingManager::force_flush`] first to
+    /// include the latest. `Display` prints a table.
+    pub fn metrics_snapshot(&self) -> crate::MetricsSnapshot {
+        self.span_metrics()
+            .map(crate::metrics::SpanMetrics::snapshot)
+            .unwrap_or_default()
+    }
+
+    /// The span metrics in the Prometheus text format 0.0.4, as `GET /metrics` serves them:
+    /// for serving them from your own HTTP server. `None` when span metrics are off.
+    pub fn prometheus_text(&self) -> Option<String> {
+        self.span_metrics()
+            .map(crate::metrics::SpanMetrics::prometheus_text)
+    }
+
+    /// The address the Prometheus listener is bound to, while it runs.
+    pub fn prometheus_addr(&self) -> Option<std::net::SocketAddr> {
+        self.span_metrics()
+            .and_then(crate::metrics::SpanMetrics::listener_addr)
+    }
+
+    fn span_metrics(&self) -> Option<&crate::metrics::SpanMetrics> {
+        self.pipeline.as_ref().and_then(|p| p.metrics.as_ref())
     }
 }
 

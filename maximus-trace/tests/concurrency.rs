@@ -118,7 +118,10 @@ fn futures_interleaved_on_one_thread_do_not_share_a_current_span() {
     let spans = capture_with(
         |b| b.max_queue_size(50_000),
         || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 let calls: Vec<_> = (0..200).map(request).collect();
                 futures_util::future::join_all(calls).await;

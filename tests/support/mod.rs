@@ -3,20 +3,16 @@
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::sync::{Mutex, MutexGuard};
+
+// The runtime crate's test plumbing (the pipeline lock, span lookups), shared, not copied.
+#[path = "../../maximus-trace/tests/support/mod.rs"]
+mod runtime_support;
+
+pub use runtime_support::{attr, exclusive, is_child_of};
 
 use maximus_trace::{TracingGuard, TracingManager};
 use opentelemetry::trace::SpanId;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
-
-static GLOBAL_PIPELINE: Mutex<()> = Mutex::new(());
-
-/// Serialises tests that install the global pipeline.
-pub fn exclusive() -> MutexGuard<'static, ()> {
-    GLOBAL_PIPELINE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -62,20 +58,8 @@ pub fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
     found[0]
 }
 
-pub fn attr<'a>(span: &'a SpanData, key: &str) -> Option<&'a opentelemetry::Value> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| &kv.value)
-}
-
 pub fn children<'a>(spans: &'a [SpanData], parent: &SpanData) -> Vec<&'a SpanData> {
     spans.iter().filter(|s| is_child_of(s, parent)).collect()
-}
-
-pub fn is_child_of(child: &SpanData, parent: &SpanData) -> bool {
-    child.parent_span_id == parent.span_context.span_id()
-        && child.span_context.trace_id() == parent.span_context.trace_id()
 }
 
 pub fn is_root(span: &SpanData) -> bool {

@@ -63,6 +63,27 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Waits (at most `timeout`) for the export thread to make `done` true.
+    fn wait_for_progress<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        timeout: Duration,
+        done: impl Fn(&State) -> bool,
+    ) -> Result<MutexGuard<'a, State>, OTelSdkError> {
+        let deadline = Instant::now() + timeout;
+        while !done(&state) {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return Err(OTelSdkError::Timeout(timeout));
+            };
+            state = self
+                .progress
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        Ok(state)
+    }
 }
 
 impl QueueProcessor {
@@ -122,19 +143,11 @@ impl SpanProcessor for QueueProcessor {
         state.flush_requested += 1;
         let target = state.flush_requested;
         self.shared.wake.notify_one();
-        let deadline = Instant::now() + FLUSH_TIMEOUT;
-        while state.flush_completed < target && !state.finished {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return Err(OTelSdkError::Timeout(FLUSH_TIMEOUT));
-            };
-            state = self
-                .shared
-                .progress
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-        Ok(())
+        self.shared
+            .wait_for_progress(state, FLUSH_TIMEOUT, |s| {
+                s.flush_completed >= target || s.finished
+            })
+            .map(drop)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -144,19 +157,7 @@ impl SpanProcessor for QueueProcessor {
         }
         state.shutdown = true;
         self.shared.wake.notify_one();
-        let deadline = Instant::now() + timeout;
-        while !state.finished {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return Err(OTelSdkError::Timeout(timeout));
-            };
-            state = self
-                .shared
-                .progress
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-        drop(state);
+        drop(self.shared.wait_for_progress(state, timeout, |s| s.finished)?);
         if let Some(worker) = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take() {
             let _ = worker.join();
         }

@@ -1,0 +1,178 @@
+//! Span metrics (RED: rate, errors, duration) and service graph edges, computed in-process
+//! from ended spans.
+//!
+//! The metrics are those of the OpenTelemetry Collector's `spanmetrics` and `servicegraph`
+//! connectors, with the names and labels their Prometheus exporter produces
+//! (`traces_span_metrics_calls_total`, `traces_span_metrics_duration_milliseconds`,
+//! `traces_service_graph_request_total`, ...; see `labels.rs` for the sources), so Jaeger's
+//! Monitor tab (which reads them from Prometheus) and dashboards built for the collector work
+//! unchanged. They are served for Prometheus to scrape
+//! ([`crate::TracingBuilder::prometheus_listener`]) and read in-process with
+//! [`crate::TracingManager::metrics_snapshot`]. There is no OTLP metrics export: Prometheus
+//! scraping is the path, and it is the one Jaeger's Monitor tab reads from.
+//!
+//! Everything happens on the export thread, batch by batch: the application's per-span path is
+//! unchanged whether metrics are on or off. Metrics therefore count sampled spans, as the
+//! collector's connectors do, and include a span once its batch was exported (at the batch
+//! delay, or at `force_flush()`).
+
+mod aggregate;
+mod histogram;
+mod labels;
+mod listener;
+mod prometheus;
+mod servicegraph;
+mod snapshot;
+
+pub use snapshot::{EdgeMetrics, MetricsSnapshot, OperationMetrics};
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use crate::config::{BatchSettings, ConfigError};
+use crate::env::Env;
+use crate::export::{BatchObserver, ExportSetup, QueueProcessor};
+use aggregate::Aggregator;
+use listener::PrometheusListener;
+
+/// Whether span metrics are computed and where they are served.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MetricsSettings {
+    pub enabled: bool,
+    pub prometheus_addr: Option<String>,
+}
+
+impl MetricsSettings {
+    /// Builder values first, then `MAXIMUS_SPAN_METRICS` and `MAXIMUS_PROMETHEUS_ADDR`. A
+    /// listener address switches metrics on unless they were switched off explicitly.
+    pub fn resolve(
+        enabled: Option<bool>,
+        prometheus_addr: Option<&str>,
+        env: &Env<'_>,
+    ) -> Result<Self, ConfigError> {
+        let prometheus_addr = match prometheus_addr {
+            Some(addr) if is_listen_addr(addr) => Some(addr.trim().to_owned()),
+            Some(addr) => {
+                return Err(ConfigError::setting(
+                    "prometheus_listener",
+                    addr,
+                    "expected host:port, for example 127.0.0.1:9464",
+                ));
+            }
+            None => env.prometheus_addr()?,
+        };
+        let enabled = match enabled {
+            Some(on) => on,
+            None => env.span_metrics()?.unwrap_or(prometheus_addr.is_some()),
+        };
+        Ok(MetricsSettings {
+            enabled,
+            prometheus_addr: prometheus_addr.filter(|_| enabled),
+        })
+    }
+}
+
+/// `host:port` with a non-empty host and a numeric port (`[::1]:9464` for IPv6).
+pub(crate) fn is_listen_addr(addr: &str) -> bool {
+    let addr = addr.trim();
+    if addr.parse::<SocketAddr>().is_ok() {
+        return true;
+    }
+    match addr.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty()
+                && !host.contains(|c: char| c.is_whitespace() || c == '/' || c == ':')
+                && port.parse::<u16>().is_ok()
+        }
+        None => false,
+    }
+}
+
+/// The span metrics of one pipeline: the aggregator the export thread feeds, and the
+/// Prometheus listener serving it.
+#[derive(Debug)]
+pub(crate) struct SpanMetrics {
+    aggregator: Arc<Aggregator>,
+    listener: Mutex<Option<PrometheusListener>>,
+}
+
+impl SpanMetrics {
+    /// Starts aggregating (and serving, when an address is set). A listener that cannot bind
+    /// is logged, not fatal: tracing and `metrics_snapshot()` keep working.
+    pub fn start(service: &str, batch: &BatchSettings, settings: &MetricsSettings) -> Self {
+        // The two halves of a request may be exported a batch apart.
+        let pairing_ttl = batch.schedule_delay * 2 + Duration::from_secs(2);
+        let aggregator = Arc::new(Aggregator::new(service.to_owned(), pairing_ttl));
+        let listener = settings.prometheus_addr.as_deref().and_then(|addr| {
+            match PrometheusListener::start(addr, Arc::clone(&aggregator)) {
+                Ok(listener) => {
+                    log::info!(
+                        "maximus-trace: span metrics at http://{}/metrics",
+                        listener.local_addr()
+                    );
+                    Some(listener)
+                }
+                Err(e) => {
+                    log::error!("maximus-trace: cannot serve span metrics on {addr}: {e}");
+                    None
+                }
+            }
+        });
+        SpanMetrics {
+            aggregator,
+            listener: Mutex::new(listener),
+        }
+    }
+
+    /// What the export thread calls with each batch.
+    pub fn observer(&self) -> Arc<dyn BatchObserver> {
+        Arc::clone(&self.aggregator) as Arc<dyn BatchObserver>
+    }
+
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        MetricsSnapshot::of(&self.aggregator)
+    }
+
+    pub fn prometheus_text(&self) -> String {
+        prometheus::render(&self.aggregator.lock(), self.aggregator.service())
+    }
+
+    pub fn listener_addr(&self) -> Option<SocketAddr> {
+        self.lock_listener().as_ref().map(PrometheusListener::local_addr)
+    }
+
+    /// Stops the Prometheus listener (the pipeline is shutting down).
+    pub fn stop(&self) {
+        if let Some(mut listener) = self.lock_listener().take() {
+            listener.stop();
+        }
+    }
+
+    fn lock_listener(&self) -> std::sync::MutexGuard<'_, Option<PrometheusListener>> {
+        self.listener.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// With `Exporter::None` nothing is exported, but metrics still need an export thread to see
+/// the batches: this one discards them after the observers have.
+pub(crate) fn observer_only_processor(setup: &ExportSetup) -> QueueProcessor {
+    QueueProcessor::start(Discard, setup.batch, setup.observers.clone(), false)
+}
+
+#[derive(Debug)]
+struct Discard;
+
+impl SpanExporter for Discard {
+    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// A span's duration; zero when its clock went backwards.
+pub(crate) fn duration(span: &SpanData) -> Duration {
+    span.end_time.duration_since(span.start_time).unwrap_or_default()
+}
