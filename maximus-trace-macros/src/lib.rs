@@ -1,9 +1,9 @@
 //! `#[trace_span]`: one attribute turns a function call into a span. Re-exported by
 //! `maximus-trace` (use it from there); see that crate's README for the options.
 //!
-//! Stages, one file each: [`args`] parses the attribute, [`validate`] checks it against the
-//! function, [`shape`] recognises sync / async / future-returning bodies, [`expand`]
-//! generates the code (with [`returns`] making early exits visible).
+//! Stages, one file each: `args.rs` parses the attribute, `validate.rs` checks it against the
+//! function, `shape.rs` recognises sync / async / future-returning bodies, `expand.rs`
+//! generates the code (with `returns.rs` making early exits visible).
 
 use proc_macro::TokenStream;
 use quote::ToTokens;
