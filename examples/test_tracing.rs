@@ -24,6 +24,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let guard = TracingManager::builder()
         .default_service_name("maximus-test-client")
         .print_traces(true)
+        .span_metrics(true)
         .init()?;
 
     // With no MAXIMUS_CORE_URL, start the stand-in server here so the run needs nothing else.
@@ -79,6 +80,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         log::debug!("{e}");
     }
     report(&guard);
+    // Rate, errors and latency per span name, computed from the spans above.
+    println!("\n{}", guard.metrics_snapshot());
     drop(guard);
     Ok(())
 }

@@ -1,14 +1,15 @@
 //! End to end, through public APIs only:
 //!
 //! 1. client overhead: `MaximusClient::health()` against `maximus-mock` on loopback, traced
-//!    (sampled, counting exporter) versus not traced (no `init()`), in alternating blocks;
-//!    the median latency ratio. The mock runs in a child process (this binary again) that
+//!    (sampled, counting exporter; and not sampled) versus not traced (no `init()`), in
+//!    alternating blocks; the median latency ratio. The mock runs in a child process (this binary again) that
 //!    never initializes tracing, so only the client's tracing is measured.
 //! 2. export throughput: spans with three attributes through the real OTLP/HTTP exporter to
 //!    a loopback sink; spans per second per core of the export threads, and whether
 //!    anything was dropped (`stats()`: ended versus exported).
 //!
-//! `cargo bench -p maximus-bench --bench end_to_end` (`-- --test` for a short smoke run).
+//! `cargo bench -p maximus-bench --bench end_to_end [-- client_overhead|export_throughput]`
+//! (`-- --test` for a short smoke run).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
@@ -35,7 +36,7 @@ struct Sizes {
 
 const FULL: Sizes = Sizes {
     block: 250,
-    blocks: 16,
+    blocks: 24,
     export_spans: 300_000,
 };
 
@@ -59,8 +60,15 @@ fn main() {
     } else {
         FULL
     };
-    client_overhead(&sizes);
-    export_throughput(&sizes);
+    // Positional arguments pick parts by name, as criterion's filters do.
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let wanted = |part: &str| filters.is_empty() || filters.iter().any(|f| part.contains(f.as_str()));
+    if wanted("client_overhead") {
+        client_overhead(&sizes);
+    }
+    if wanted("export_throughput") {
+        export_throughput(&sizes);
+    }
 }
 
 // ---- 1. client overhead ----
@@ -134,11 +142,11 @@ fn client_overhead(sizes: &Sizes) {
         })
     };
     let exporter = CountingExporter::new();
-    let traced = |n: usize| -> Vec<Duration> {
+    let traced = |ratio: f64, n: usize| -> Vec<Duration> {
         let guard = TracingManager::builder()
             .service_name("maximus-bench-client")
             .environment(|_| None)
-            .sample_ratio(1.0)
+            .sample_ratio(ratio)
             .span_exporter(exporter.clone())
             .init()
             .expect("start tracing");
@@ -147,50 +155,53 @@ fn client_overhead(sizes: &Sizes) {
         drop(guard);
         took
     };
+    let run = |arm: usize, n: usize| match arm {
+        0 => calls(n),
+        1 => traced(0.0, n),
+        _ => traced(1.0, n),
+    };
 
-    // Warm up connections, allocator and both code paths.
-    calls(sizes.block);
-    traced(sizes.block);
+    // Warm up connections, allocator and every code path.
+    for arm in 0..3 {
+        run(arm, sizes.block);
+    }
     let warm_exported = exporter.spans();
 
-    let (mut with, mut without) = (Vec::new(), Vec::new());
+    let mut samples: [Vec<Duration>; 3] = Default::default();
     for block in 0..sizes.blocks {
-        // ABBA order, so a drift of the machine weighs on both arms alike.
-        if block % 2 == 0 {
-            with.extend(traced(sizes.block));
-            without.extend(calls(sizes.block));
-        } else {
-            without.extend(calls(sizes.block));
-            with.extend(traced(sizes.block));
+        // ABC then CBA, so a drift of the machine weighs on every arm alike.
+        for i in 0..3 {
+            let arm = if block % 2 == 0 { i } else { 2 - i };
+            samples[arm].extend(run(arm, sizes.block));
         }
     }
-    let spans_per_call = (exporter.spans() - warm_exported) as f64 / with.len() as f64;
-    let (traced_median, plain_median) = (percentile(&mut with, 0.5), percentile(&mut without, 0.5));
-    let (traced_p90, plain_p90) = (percentile(&mut with, 0.9), percentile(&mut without, 0.9));
-    println!("\n== MaximusClient::health() against maximus-mock on loopback");
+    let spans_per_call = (exporter.spans() - warm_exported) as f64 / samples[2].len() as f64;
+    let medians: Vec<Duration> = samples.iter_mut().map(|s| percentile(s, 0.5)).collect();
+    let p90s: Vec<Duration> = samples.iter_mut().map(|s| percentile(s, 0.9)).collect();
+    println!("\n== MaximusClient::health() against maximus-mock (another process) on loopback");
     println!(
-        "{} calls per arm, {} blocks of {} in ABBA order; the traced arm exported {spans_per_call:.2} spans per call",
-        with.len(),
+        "{} calls per arm, {} blocks of {} in ABC/CBA order; the sampled arm exported {spans_per_call:.2} spans per call",
+        samples[0].len(),
         sizes.blocks,
         sizes.block
     );
-    println!("| arm | median | p90 |\n|---|---:|---:|");
-    println!(
-        "| not traced (no init) | {} | {} |",
-        micros(plain_median),
-        micros(plain_p90)
-    );
-    println!(
-        "| traced (sampled, counting exporter) | {} | {} |",
-        micros(traced_median),
-        micros(traced_p90)
-    );
-    let ratio = traced_median.as_secs_f64() / plain_median.as_secs_f64();
-    println!(
-        "median ratio traced / not traced: {ratio:.4} ({:+.2}%, {:+.1} us per call; target < 1%)",
-        (ratio - 1.0) * 100.0,
-        (traced_median.as_secs_f64() - plain_median.as_secs_f64()) * 1e6
-    );
+    println!("| arm | median | p90 | median vs not traced |\n|---|---:|---:|---:|");
+    let names = [
+        "not traced (no init)",
+        "traced, not sampled (ratio 0)",
+        "traced, sampled (counting exporter)",
+    ];
+    for (arm, name) in names.iter().enumerate() {
+        let ratio = medians[arm].as_secs_f64() / medians[0].as_secs_f64();
+        println!(
+            "| {name} | {} | {} | {ratio:.4} ({:+.2}%, {:+.1} us) |",
+            micros(medians[arm]),
+            micros(p90s[arm]),
+            (ratio - 1.0) * 100.0,
+            (medians[arm].as_secs_f64() - medians[0].as_secs_f64()) * 1e6
+        );
+    }
+    println!("target: tracing adds < 1% to the median latency");
 }
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {

@@ -132,10 +132,19 @@ impl SamplerSetting {
         match self {
             SamplerSetting::AlwaysOn => "always_on".to_owned(),
             SamplerSetting::AlwaysOff => "always_off".to_owned(),
-            SamplerSetting::Ratio(r) => format!("traceidratio ({r})"),
+            SamplerSetting::Ratio(r) => format!("traceidratio ({r:?})"),
             SamplerSetting::ParentBasedAlwaysOn => "parentbased_always_on".to_owned(),
             SamplerSetting::ParentBasedAlwaysOff => "parentbased_always_off".to_owned(),
-            SamplerSetting::ParentBasedRatio(r) => format!("parentbased_traceidratio ({r})"),
+            SamplerSetting::ParentBasedRatio(r) => format!("parentbased_traceidratio ({r:?})"),
+        }
+    }
+
+    /// The fraction of new (root) traces kept.
+    pub(crate) fn root_ratio(self) -> f64 {
+        match self {
+            SamplerSetting::AlwaysOn | SamplerSetting::ParentBasedAlwaysOn => 1.0,
+            SamplerSetting::AlwaysOff | SamplerSetting::ParentBasedAlwaysOff => 0.0,
+            SamplerSetting::Ratio(r) | SamplerSetting::ParentBasedRatio(r) => r,
         }
     }
 }
@@ -254,6 +263,8 @@ pub struct ResolvedConfig {
     pub port: Option<u16>,
     /// The sampler, in `OTEL_TRACES_SAMPLER` terms (`parentbased_traceidratio (0.25)`).
     pub sampler: String,
+    /// The fraction of new traces the sampler keeps; `None` for a custom sampler.
+    pub sample_ratio: Option<f64>,
     /// Whether span metrics are computed.
     pub span_metrics: bool,
     /// The `host:port` serving `GET /metrics`, when set.
@@ -284,6 +295,7 @@ impl ResolvedConfig {
             } else {
                 settings.sampler.describe()
             },
+            sample_ratio: (!custom_sampler).then(|| settings.sampler.root_ratio()),
             span_metrics: metrics.enabled,
             prometheus_listener: metrics.prometheus_addr.clone(),
         }

@@ -21,9 +21,12 @@
 mod builder;
 mod config;
 mod context;
+mod correlation;
 mod env;
 mod error;
 pub mod export;
+#[cfg(feature = "log")]
+pub mod logs;
 mod manager;
 pub mod metrics;
 pub mod propagation;
@@ -31,6 +34,8 @@ pub mod redact;
 mod sampling;
 mod span;
 mod stats;
+#[cfg(feature = "tracing")]
+pub mod tracing_layer;
 mod value;
 
 #[doc(hidden)]
@@ -42,6 +47,7 @@ pub use context::{
     FutureExt, InSpan, WithContext, add_event, current_span_id, current_trace_id, record_error,
     set_attribute, set_status,
 };
+pub use correlation::TraceIds;
 pub use manager::{FlushError, TracingGuard, TracingManager, get_tracing, is_enabled};
 pub use metrics::MetricsSnapshot;
 pub use propagation::{RemoteParent, extract, inject};

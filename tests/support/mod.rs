@@ -8,6 +8,7 @@ use std::future::Future;
 #[path = "../../maximus-trace/tests/support/mod.rs"]
 mod runtime_support;
 
+#[allow(unused_imports)] // each test binary uses a different part
 pub use runtime_support::{attr, exclusive, is_child_of};
 
 use maximus_trace::{TracingGuard, TracingManager};

@@ -23,6 +23,8 @@ mod listener;
 mod prometheus;
 mod servicegraph;
 mod snapshot;
+#[cfg(test)]
+mod tests;
 
 pub use snapshot::{EdgeMetrics, MetricsSnapshot, OperationMetrics};
 
@@ -147,7 +149,9 @@ impl SpanMetrics {
 
     /// Stops the Prometheus listener (the pipeline is shutting down).
     pub fn stop(&self) {
-        if let Some(mut listener) = self.lock_listener().take() {
+        // Taken out first: the lock is not held while the thread is joined.
+        let listener = self.lock_listener().take();
+        if let Some(mut listener) = listener {
             listener.stop();
         }
     }
