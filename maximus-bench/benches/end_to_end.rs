@@ -26,8 +26,11 @@ use maximus_trace::{TracingGuard, TracingManager, span};
 const ROLE: &str = "MAXIMUS_BENCH_ROLE";
 const PRODUCER: &str = "span-producer";
 
+/// Calls at the start of each client block that are made but not counted.
+const WARM_CALLS: usize = 5;
+
 struct Sizes {
-    /// Calls per timed block, and blocks per arm.
+    /// Calls per counted block, and rounds (one block per arm each).
     block: usize,
     blocks: usize,
     /// Spans per export run.
@@ -35,8 +38,8 @@ struct Sizes {
 }
 
 const FULL: Sizes = Sizes {
-    block: 250,
-    blocks: 24,
+    block: 50,
+    blocks: 120,
     export_spans: 300_000,
 };
 
@@ -168,40 +171,85 @@ fn client_overhead(sizes: &Sizes) {
     let warm_exported = exporter.spans();
 
     let mut samples: [Vec<Duration>; 3] = Default::default();
-    for block in 0..sizes.blocks {
+    // Per round, each traced arm's block median over the untraced block's of the same round.
+    let mut paired: [Vec<f64>; 3] = Default::default();
+    // CPU per arm: this (the client's) thread, the client's other threads, the mock.
+    let mut cpu = [[Duration::ZERO; 3]; 3];
+    for round in 0..sizes.blocks {
+        let mut medians = [Duration::ZERO; 3];
         // ABC then CBA, so a drift of the machine weighs on every arm alike.
         for i in 0..3 {
-            let arm = if block % 2 == 0 { i } else { 2 - i };
-            samples[arm].extend(run(arm, sizes.block));
+            let arm = if round % 2 == 0 { i } else { 2 - i };
+            // The first calls after a pipeline starts or stops pay for cold caches.
+            let before = cpu_split(&mock);
+            let mut block = run(arm, sizes.block + WARM_CALLS).split_off(WARM_CALLS);
+            let after = cpu_split(&mock);
+            for (total, (a, b)) in cpu[arm].iter_mut().zip(after.iter().zip(before)) {
+                *total += a.saturating_sub(b);
+            }
+            medians[arm] = percentile(&mut block, 0.5);
+            samples[arm].extend(block);
+        }
+        for arm in 0..3 {
+            paired[arm].push(medians[arm].as_secs_f64() / medians[0].as_secs_f64());
         }
     }
-    let spans_per_call = (exporter.spans() - warm_exported) as f64 / samples[2].len() as f64;
+    let spans_per_call =
+        (exporter.spans() - warm_exported) as f64 / (sizes.blocks * (sizes.block + WARM_CALLS)) as f64;
     let medians: Vec<Duration> = samples.iter_mut().map(|s| percentile(s, 0.5)).collect();
     let p90s: Vec<Duration> = samples.iter_mut().map(|s| percentile(s, 0.9)).collect();
     println!("\n== MaximusClient::health() against maximus-mock (another process) on loopback");
     println!(
-        "{} calls per arm, {} blocks of {} in ABC/CBA order; the sampled arm exported {spans_per_call:.2} spans per call",
+        "{} calls per arm: {} rounds of one block of {} per arm, in ABC/CBA order (the first {WARM_CALLS} \
+         calls of each block not counted); the sampled arm exported {spans_per_call:.2} spans per call",
         samples[0].len(),
         sizes.blocks,
         sizes.block
     );
-    println!("| arm | median | p90 | median vs not traced |\n|---|---:|---:|---:|");
+    println!(
+        "| arm | median | p90 | median / not traced (pooled) | median of per-round ratios |\n|---|---:|---:|---:|---:|"
+    );
     let names = [
         "not traced (no init)",
         "traced, not sampled (ratio 0)",
         "traced, sampled (counting exporter)",
     ];
     for (arm, name) in names.iter().enumerate() {
-        let ratio = medians[arm].as_secs_f64() / medians[0].as_secs_f64();
+        let pooled = medians[arm].as_secs_f64() / medians[0].as_secs_f64();
+        let per_round = median_f64(&mut paired[arm]);
         println!(
-            "| {name} | {} | {} | {ratio:.4} ({:+.2}%, {:+.1} us) |",
+            "| {name} | {} | {} | {pooled:.4} ({:+.2}%, {:+.1} us) | {per_round:.4} ({:+.2}%) |",
             micros(medians[arm]),
             micros(p90s[arm]),
-            (ratio - 1.0) * 100.0,
-            (medians[arm].as_secs_f64() - medians[0].as_secs_f64()) * 1e6
+            (pooled - 1.0) * 100.0,
+            (medians[arm].as_secs_f64() - medians[0].as_secs_f64()) * 1e6,
+            (per_round - 1.0) * 100.0,
         );
     }
+    let calls = (sizes.blocks * (sizes.block + WARM_CALLS)) as f64;
+    println!("\nCPU per call (CPU-time clocks around every block; pipeline start and stop included):");
+    println!("| arm | client thread | client's other threads | mock process |\n|---|---:|---:|---:|");
+    for (arm, name) in names.iter().enumerate() {
+        let [client, others, server] = cpu[arm].map(|d| micros(d.div_f64(calls)));
+        println!("| {name} | {client} | {others} | {server} |");
+    }
     println!("target: tracing adds < 1% to the median latency");
+}
+
+/// CPU used so far by this thread, by this process's other threads, and by the mock.
+fn cpu_split(mock: &MockProcess) -> [Duration; 3] {
+    let client = cpu::this_thread();
+    let process = cpu::process(std::process::id());
+    [
+        client,
+        process.saturating_sub(client),
+        cpu::process(mock.child.id()),
+    ]
+}
+
+fn median_f64(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
@@ -219,25 +267,38 @@ fn micros(d: Duration) -> String {
 fn export_throughput(sizes: &Sizes) {
     println!("\n== Export: spans with 3 attributes through OTLP/HTTP (protobuf) to a loopback sink");
     println!(
-        "| run | spans | producer ns/span | wall spans/s | export CPU | spans/s per export core | ended | exported | not exported | of which counted as queue-full drops | requests | bytes/span |"
+        "| run | spans | offered spans/s | wall spans/s | export CPU | spans/s per export core | ended | exported | not exported | of which counted as queue-full drops | requests | bytes/span |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let n = sizes.export_spans;
     let runs = [
-        export_run("queue holds every span", n, Some(n as usize)),
-        export_run("default queue (2048)", n, None),
+        (
+            "as fast as one thread can, queue holds every span",
+            Some(n as usize),
+            None,
+        ),
+        ("as fast as one thread can, default queue (2048)", None, None),
+        (
+            "paced at 1,000,000 spans/s, default queue (2048)",
+            None,
+            Some(1_000_000),
+        ),
     ];
-    for (row, _) in &runs {
+    let results: Vec<(String, String)> = runs
+        .iter()
+        .map(|(label, queue, rate)| export_run(label, n, *queue, *rate))
+        .collect();
+    for (row, _) in &results {
         println!("{row}");
     }
-    for (label, (_, threads)) in ["queue holds every span", "default queue"].iter().zip(&runs) {
+    for ((label, _, _), (_, threads)) in runs.iter().zip(&results) {
         println!("CPU by thread ({label}): {threads}");
     }
 }
 
-/// Produces `spans` spans as fast as one thread can and flushes: a table row, and the CPU
-/// each thread used.
-fn export_run(label: &str, spans: u64, queue: Option<usize>) -> (String, String) {
+/// Produces `spans` spans on one thread, as fast as it can or paced at `rate` spans per
+/// second, and flushes: a table row, and the CPU each thread used.
+fn export_run(label: &str, spans: u64, queue: Option<usize>, rate: Option<u64>) -> (String, String) {
     let sink = OtlpSink::start().expect("start the OTLP sink");
     let mut builder = TracingManager::builder()
         .service_name("maximus-bench-export")
@@ -249,12 +310,19 @@ fn export_run(label: &str, spans: u64, queue: Option<usize>) -> (String, String)
     }
     let guard: TracingGuard = builder.init().expect("start the OTLP pipeline");
     let before = cpu::threads();
+    let (process_before, main_before) = (cpu::process(std::process::id()), cpu::this_thread());
     let start = Instant::now();
-    let produced = thread::Builder::new()
+    let (produced, producer_cpu) = thread::Builder::new()
         .name(PRODUCER.into())
         .spawn(move || {
             let start = Instant::now();
             for i in 0..spans {
+                if let Some(rate) = rate {
+                    let due = start + Duration::from_nanos(i * 1_000_000_000 / rate);
+                    while Instant::now() < due {
+                        std::hint::spin_loop();
+                    }
+                }
                 let _span = span!(
                     "export",
                     http.method = "GET",
@@ -262,7 +330,7 @@ fn export_run(label: &str, spans: u64, queue: Option<usize>) -> (String, String)
                     cache.hit = i % 2 == 0
                 );
             }
-            start.elapsed()
+            (start.elapsed(), cpu::this_thread())
         })
         .expect("start the producer")
         .join()
@@ -270,29 +338,32 @@ fn export_run(label: &str, spans: u64, queue: Option<usize>) -> (String, String)
     let tracing = maximus_trace::get_tracing();
     tracing.force_flush().expect("flush the OTLP pipeline");
     let wall = start.elapsed();
+    let process_cpu = cpu::process(std::process::id()).saturating_sub(process_before);
+    let main_cpu = cpu::this_thread().saturating_sub(main_before);
     let used = cpu::used_since(&before, &cpu::threads());
     let stats = tracing.stats();
     drop(guard);
 
-    let export_cpu: Duration = used
-        .iter()
-        .filter(|(name, _)| name.as_str() != sink::THREAD_NAME && name.as_str() != PRODUCER)
-        .map(|(_, cpu)| *cpu)
-        .sum();
+    // The export pipeline's threads: the whole process, less the producer, this thread and
+    // the sink (whose small share is known only to the tick).
+    let sink_cpu = used.get(sink::THREAD_NAME).copied().unwrap_or_default();
+    let export_cpu = process_cpu
+        .saturating_sub(producer_cpu)
+        .saturating_sub(main_cpu)
+        .saturating_sub(sink_cpu);
     let exported = stats.spans_exported;
     let dropped = stats
         .spans_ended
         .saturating_sub(stats.spans_exported + stats.spans_failed);
     let bytes_per_span = sink.body_bytes() as f64 / exported.max(1) as f64;
-    // `/proc` counts CPU in 10 ms ticks: too short a run shows none.
     let per_core = if export_cpu.is_zero() {
         "-".to_owned()
     } else {
         format!("{:.0}", exported as f64 / export_cpu.as_secs_f64())
     };
     let row = format!(
-        "| {label} | {spans} | {:.0} | {:.0} | {:.2} s | {} | {} | {exported} | {dropped} | {} | {} | {bytes_per_span:.1} |",
-        produced.as_secs_f64() * 1e9 / spans as f64,
+        "| {label} | {spans} | {:.0} | {:.0} | {:.3} s | {} | {} | {exported} | {dropped} | {} | {} | {bytes_per_span:.1} |",
+        spans as f64 / produced.as_secs_f64(),
         exported as f64 / wall.as_secs_f64(),
         export_cpu.as_secs_f64(),
         per_core,
@@ -300,10 +371,11 @@ fn export_run(label: &str, spans: u64, queue: Option<usize>) -> (String, String)
         stats.spans_dropped_queue_full,
         sink.requests(),
     );
-    let threads: Vec<String> = used
-        .iter()
-        .filter(|(_, cpu)| !cpu.is_zero())
-        .map(|(name, cpu)| format!("{name} {:.2} s", cpu.as_secs_f64()))
-        .collect();
+    let mut threads = vec![format!("{PRODUCER} {:.3} s", producer_cpu.as_secs_f64())];
+    threads.extend(
+        used.iter()
+            .filter(|(name, cpu)| !cpu.is_zero() && name.as_str() != PRODUCER)
+            .map(|(name, cpu)| format!("{name} {:.2} s (ticks)", cpu.as_secs_f64())),
+    );
     (row, threads.join(", "))
 }

@@ -8,7 +8,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SdkTracerProvider, ShouldSample, SpanExporter, SpanLimits};
 
 use crate::config::ResolvedConfig;
-use crate::config::{BatchSettings, ConfigError, Exporter, Limits, Propagators, SamplerSetting, Settings};
+use crate::config::{BatchSettings, ConfigError, Exporter, Limits, SamplerSetting, Settings};
 use crate::env::Env;
 use crate::export::jaeger::JaegerAgentStatsHandle as JaegerStats;
 use crate::export::{self, BatchObserver, ExportSetup, QueueProcessor};
@@ -249,70 +249,15 @@ impl TracingBuilder {
             Some(e) => e,
             None => env.enabled()?.unwrap_or(true),
         };
-        let service_name = match &self.service_name {
-            Some(name) => name.clone(),
-            None => env
-                .service_name()
-                .or_else(|| self.default_service_name.clone())
-                .unwrap_or_else(|| "unknown_service".to_owned()),
-        };
-        if service_name.trim().is_empty() {
-            return Err(ConfigError::setting(
-                "service_name",
-                &service_name,
-                "must not be empty",
-            ));
-        }
+        let mut resource = env.resource_attributes()?;
+        resource.extend(self.resource.iter().cloned());
         let exporter = match self.exporter {
             Some(e) => e,
             None => env.exporter()?.unwrap_or(Exporter::Otlp),
         };
-        let (jaeger_host, jaeger_port) = match &self.jaeger {
-            Some((host, port)) => (host.clone(), *port),
-            None => (
-                env.jaeger_host().unwrap_or_else(|| "localhost".to_owned()),
-                env.jaeger_port()?.unwrap_or(6831),
-            ),
-        };
-        if jaeger_host.trim().is_empty() || jaeger_port == 0 {
-            return Err(ConfigError::setting(
-                "jaeger_agent",
-                format!("{jaeger_host}:{jaeger_port}"),
-                "needs a host name and a port between 1 and 65535",
-            ));
-        }
-        let grpc = exporter == Exporter::OtlpGrpc;
-        let otlp_endpoint = match &self.otlp_endpoint {
-            Some(url) if crate::redact::is_http_url(url) => url.clone(),
-            Some(url) => {
-                return Err(ConfigError::setting(
-                    "otlp_endpoint",
-                    url,
-                    "expected an http:// or https:// URL",
-                ));
-            }
-            None => env.otlp_endpoint(grpc)?.unwrap_or_else(|| {
-                if grpc {
-                    DEFAULT_OTLP_GRPC
-                } else {
-                    DEFAULT_OTLP_HTTP
-                }
-                .to_owned()
-            }),
-        };
+        let (jaeger_host, jaeger_port) = self.resolve_jaeger(env)?;
         let mut otlp_headers = env.otlp_headers()?;
         otlp_headers.extend(self.otlp_headers.iter().cloned());
-        let sampler = match self.sample_ratio {
-            Some(r) if (0.0..=1.0).contains(&r) => SamplerSetting::ParentBasedRatio(r),
-            Some(r) => {
-                return Err(ConfigError::setting(
-                    "sample_ratio",
-                    r,
-                    "expected a ratio between 0.0 and 1.0",
-                ));
-            }
-            None => env.sampler()?.unwrap_or(SamplerSetting::ParentBasedRatio(1.0)),
-        };
         let batch = match self.batch {
             Some(b) => b,
             None => env.batch(BatchSettings::default())?,
@@ -320,30 +265,104 @@ impl TracingBuilder {
         if batch.max_queue_size == 0 {
             return Err(ConfigError::setting("max_queue_size", 0, "must be at least 1"));
         }
-        let mut resource = env.resource_attributes()?;
-        resource.extend(self.resource.iter().cloned());
         Ok(Settings {
             enabled,
-            service_name,
+            service_name: self.resolve_service_name(env, &resource)?,
             exporter,
             jaeger_host,
             jaeger_port,
-            otlp_endpoint,
+            otlp_endpoint: self.resolve_otlp_endpoint(env, exporter == Exporter::OtlpGrpc)?,
             otlp_headers,
             otlp_timeout: env.otlp_timeout()?.unwrap_or(Duration::from_secs(10)),
             zipkin_endpoint: env
                 .zipkin_endpoint()?
                 .unwrap_or_else(|| DEFAULT_ZIPKIN.to_owned()),
-            sampler,
+            sampler: self.resolve_sampler(env)?,
             batch,
             limits: env.limits(Limits::default())?,
-            propagators: env.propagators()?.unwrap_or(Propagators::default()),
+            propagators: env.propagators()?.unwrap_or_default(),
             resource,
             shutdown_timeout: match self.shutdown_timeout {
                 Some(t) => t,
                 None => env.shutdown_timeout()?.unwrap_or(Duration::from_secs(5)),
             },
         })
+    }
+
+    /// The builder's name, else `OTEL_SERVICE_NAME`, else `service.name` in
+    /// `OTEL_RESOURCE_ATTRIBUTES` (as the specification orders them), else the default.
+    fn resolve_service_name(
+        &self,
+        env: &Env<'_>,
+        resource: &[(String, String)],
+    ) -> Result<String, ConfigError> {
+        let from_resource = || {
+            resource
+                .iter()
+                .find(|(k, _)| k == "service.name")
+                .map(|(_, v)| v.clone())
+        };
+        let name = match &self.service_name {
+            Some(name) => name.clone(),
+            None => env
+                .service_name()
+                .or_else(from_resource)
+                .or_else(|| self.default_service_name.clone())
+                .unwrap_or_else(|| "unknown_service".to_owned()),
+        };
+        if name.trim().is_empty() {
+            return Err(ConfigError::setting("service_name", &name, "must not be empty"));
+        }
+        Ok(name)
+    }
+
+    fn resolve_jaeger(&self, env: &Env<'_>) -> Result<(String, u16), ConfigError> {
+        let (host, port) = match &self.jaeger {
+            Some((host, port)) => (host.clone(), *port),
+            None => (
+                env.jaeger_host().unwrap_or_else(|| "localhost".to_owned()),
+                env.jaeger_port()?.unwrap_or(6831),
+            ),
+        };
+        if host.trim().is_empty() || port == 0 {
+            return Err(ConfigError::setting(
+                "jaeger_agent",
+                format!("{host}:{port}"),
+                "needs a host name and a port between 1 and 65535",
+            ));
+        }
+        Ok((host, port))
+    }
+
+    fn resolve_otlp_endpoint(&self, env: &Env<'_>, grpc: bool) -> Result<String, ConfigError> {
+        match &self.otlp_endpoint {
+            Some(url) if crate::redact::is_http_url(url) => Ok(url.clone()),
+            Some(url) => Err(ConfigError::setting(
+                "otlp_endpoint",
+                crate::redact::url(url),
+                "expected an http:// or https:// URL",
+            )),
+            None => Ok(env.otlp_endpoint(grpc)?.unwrap_or_else(|| {
+                if grpc {
+                    DEFAULT_OTLP_GRPC
+                } else {
+                    DEFAULT_OTLP_HTTP
+                }
+                .to_owned()
+            })),
+        }
+    }
+
+    fn resolve_sampler(&self, env: &Env<'_>) -> Result<SamplerSetting, ConfigError> {
+        match self.sample_ratio {
+            Some(r) if (0.0..=1.0).contains(&r) => Ok(SamplerSetting::ParentBasedRatio(r)),
+            Some(r) => Err(ConfigError::setting(
+                "sample_ratio",
+                r,
+                "expected a ratio between 0.0 and 1.0",
+            )),
+            None => Ok(env.sampler()?.unwrap_or(SamplerSetting::ParentBasedRatio(1.0))),
+        }
     }
 }
 
