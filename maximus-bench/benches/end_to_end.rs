@@ -180,8 +180,8 @@ fn client_overhead(sizes: &Sizes) {
         // ABC then CBA, so a drift of the machine weighs on every arm alike.
         for i in 0..3 {
             let arm = if round % 2 == 0 { i } else { 2 - i };
-            // The first calls after a pipeline starts or stops pay for cold caches.
             let before = cpu_split(&mock);
+            // The first calls after a pipeline starts or stops pay for cold caches.
             let mut block = run(arm, sizes.block + WARM_CALLS).split_off(WARM_CALLS);
             let after = cpu_split(&mock);
             for (total, (a, b)) in cpu[arm].iter_mut().zip(after.iter().zip(before)) {

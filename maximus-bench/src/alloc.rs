@@ -17,6 +17,8 @@ pub struct CountingAlloc {
 pub struct AllocSnapshot {
     /// Bytes allocated and not yet freed.
     pub live: i64,
+    /// Bytes allocated in all (reallocations count their new size).
+    pub allocated: u64,
     /// Allocations made (reallocations count once more).
     pub allocations: u64,
 }
@@ -37,6 +39,7 @@ impl CountingAlloc {
         let freed = self.freed.load(Ordering::SeqCst) as i64;
         AllocSnapshot {
             live: allocated - freed,
+            allocated: allocated as u64,
             allocations: self.allocations.load(Ordering::SeqCst),
         }
     }

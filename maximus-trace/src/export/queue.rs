@@ -191,6 +191,9 @@ fn export_loop<E: SpanExporter>(
         if state.queue.is_empty() {
             state.flush_completed = state.flush_requested;
             if shutting_down {
+                // The manager outlives its pipeline (`get_tracing()` hands out `&'static`);
+                // give the queue's buffer back now rather than never.
+                state.queue = VecDeque::new();
                 drop(state);
                 let _ = exporter.shutdown_with_timeout(batch.export_timeout);
                 shared.lock().finished = true;
@@ -225,6 +228,12 @@ fn next_batch(shared: &Shared, batch: &BatchSettings) -> (Vec<SpanData>, Option<
     }
     let take = state.queue.len().min(batch.max_export_batch_size);
     let spans: Vec<SpanData> = state.queue.drain(..take).collect();
+    // A burst grows the buffer; once it has drained, keep only a batch's worth.
+    if state.queue.capacity() > 2 * batch.max_export_batch_size
+        && state.queue.len() < batch.max_export_batch_size
+    {
+        state.queue.shrink_to(batch.max_export_batch_size);
+    }
     (spans, state.resource.take(), state.shutdown)
 }
 
