@@ -167,3 +167,33 @@ fn dropping_the_seed_manager_delivers_every_span() {
     let batches = agent.wait_for_spans(N, ARRIVAL);
     assert_eq!(spans(&batches).len(), N);
 }
+
+#[test]
+fn a_span_too_large_for_a_datagram_arrives_trimmed_and_is_counted() {
+    let _lock = support::exclusive();
+    let agent = FakeAgent::start();
+    let guard = TracingManager::builder()
+        .environment(|_| None)
+        .jaeger_agent("127.0.0.1", agent.port)
+        .init()
+        .expect("init");
+    {
+        let _s = span!("oversized", blob = "x".repeat(200_000));
+    }
+    guard.force_flush().expect("flush");
+    let stats = guard.stats();
+    let batches = agent.wait_for_spans(1, ARRIVAL);
+    drop(guard);
+    assert_eq!(
+        (stats.spans_trimmed, stats.spans_dropped_too_large),
+        (1, 0),
+        "{stats:?}"
+    );
+    let spans = spans(&batches);
+    let span = find(&spans, "oversized");
+    assert!(
+        tag(&span.tags, "blob").is_none(),
+        "the oversized attribute was trimmed"
+    );
+    assert!(span.tags.iter().any(|t| t.key == "maximus.trimmed_attributes"));
+}
