@@ -222,3 +222,45 @@ fn blocking_client_is_traced_the_same_way() {
     assert!(is_child_of(one(&spans, "health"), caller));
     assert!(is_child_of(one(&spans, "get_state"), caller));
 }
+
+#[test]
+fn stable_http_names_follow_otel_semconv_stability_opt_in() {
+    let names = |opt_in: &'static str| {
+        let (_, spans) = traced(|| async move {
+            let mock = MockMaximus::start().await.unwrap();
+            let client = MaximusClient::builder()
+                .base_url(mock.url())
+                .environment(move |k| (k == "OTEL_SEMCONV_STABILITY_OPT_IN").then(|| opt_in.to_owned()))
+                .build()
+                .unwrap();
+            client.health().await.unwrap();
+        });
+        let request = one(&spans, "api_request").clone();
+        let mut keys: Vec<String> = request.attributes.iter().map(|kv| kv.key.to_string()).collect();
+        keys.retain(|k| k.starts_with("http.") || k.starts_with("url."));
+        keys.sort();
+        keys
+    };
+    let legacy = [
+        "http.method",
+        "http.response_time_ms",
+        "http.status_code",
+        "http.url",
+    ];
+    let stable = [
+        "http.request.method",
+        "http.response.status_code",
+        "http.response_time_ms",
+        "url.full",
+    ];
+    assert_eq!(names(""), legacy);
+    assert_eq!(names("http"), stable);
+    let both = names("http/dup");
+    assert!(
+        legacy
+            .iter()
+            .chain(stable.iter())
+            .all(|k| both.iter().any(|b| b == k)),
+        "{both:?}"
+    );
+}
