@@ -409,7 +409,13 @@ impl TracingBuilder {
             return None;
         }
         let span_metrics = SpanMetrics::start(&settings.service_name, &settings.batch, metrics);
-        self.observers.push(span_metrics.observer());
+        #[cfg(feature = "otlp-metrics")]
+        let span_metrics = if settings.exporter == Exporter::Otlp {
+            span_metrics.push_over_otlp(settings, resource(settings))
+        } else {
+            span_metrics
+        };
+        self.observers.extend(span_metrics.observers());
         Some(span_metrics)
     }
 }

@@ -247,7 +247,14 @@ impl TracingManager {
     pub fn force_flush(&self) -> Result<(), FlushError> {
         match self.pipeline() {
             None => Ok(()),
-            Some(p) => p.provider.force_flush().map_err(|e| FlushError(e.to_string())),
+            Some(p) => {
+                let flushed = p.provider.force_flush().map_err(|e| FlushError(e.to_string()));
+                // After the spans: their batches have just updated the span metrics.
+                if let Some(metrics) = &p.metrics {
+                    metrics.flush();
+                }
+                flushed
+            }
         }
     }
 

@@ -52,10 +52,19 @@ fn a_trace_prints_as_an_indented_tree_with_kinds_errors_attributes_and_events() 
     drop(guard);
     let text = out.text();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("trace ") && lines[0].ends_with("(console-test)"), "{text}");
-    assert!(lines[1].starts_with("└─ checkout  ") && lines[1].contains("cart.items=3"), "{text}");
+    assert!(
+        lines[0].starts_with("trace ") && lines[0].ends_with("(console-test)"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("└─ checkout  ") && lines[1].contains("cart.items=3"),
+        "{text}"
+    );
     assert!(lines[2].starts_with("   ├─ reserve_stock  "), "{text}");
     assert!(lines[3].starts_with("   │  · cache.miss  key=sku-42"), "{text}");
-    assert!(lines[4].starts_with("   └─ charge_card [client]  ") && lines[4].contains("ERROR: card declined"), "{text}");
+    assert!(
+        lines[4].starts_with("   └─ charge_card [client]  ") && lines[4].contains("ERROR: card declined"),
+        "{text}"
+    );
     assert_eq!(lines.len(), 5, "{text}");
 }

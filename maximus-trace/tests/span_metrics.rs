@@ -249,3 +249,56 @@ fn describe_reports_the_resolved_configuration_without_starting_anything() {
         .unwrap_err();
     assert!(err.to_string().contains("MAXIMUS_TRACE_EXPORTER"), "{err}");
 }
+
+#[path = "support/otlp_receiver.rs"]
+mod otlp_receiver;
+
+#[test]
+#[cfg(feature = "otlp-metrics")]
+fn span_metrics_are_pushed_over_otlp_beside_the_traces() {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    let _lock = support::exclusive();
+    let receiver = otlp_receiver::OtlpReceiver::start();
+    let guard = TracingManager::builder()
+        .service_name("otlp-metrics")
+        .environment(|_| None)
+        .otlp_endpoint(receiver.endpoint())
+        .span_metrics(true)
+        .init()
+        .unwrap();
+    for _ in 0..3 {
+        let _s = maximus_trace::span!("pushed");
+    }
+    guard.force_flush().unwrap();
+    let pushed = receiver.wait_for_metrics(std::time::Duration::from_secs(10));
+    drop(guard);
+    let metrics: Vec<_> = pushed
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .collect();
+    let calls = metrics
+        .iter()
+        .find(|m| m.name == "traces.span.metrics.calls")
+        .expect("calls metric");
+    let Some(Data::Sum(sum)) = &calls.data else {
+        panic!("calls is a sum: {calls:?}")
+    };
+    let point = sum
+        .data_points
+        .iter()
+        .find(|p| {
+            p.attributes
+                .iter()
+                .any(|kv| kv.key == "span.name" && format!("{:?}", kv.value).contains("pushed"))
+        })
+        .expect("a point for the span name");
+    assert_eq!(format!("{:?}", point.value), "Some(AsInt(3))");
+    let duration = metrics
+        .iter()
+        .find(|m| m.name == "traces.span.metrics.duration")
+        .expect("duration metric");
+    assert_eq!(duration.unit, "ms");
+    assert!(matches!(duration.data, Some(Data::Histogram(_))));
+}

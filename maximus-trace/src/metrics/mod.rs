@@ -8,8 +8,9 @@
 //! Monitor tab (which reads them from Prometheus) and dashboards built for the collector work
 //! unchanged. They are served for Prometheus to scrape
 //! ([`crate::TracingBuilder::prometheus_listener`]) and read in-process with
-//! [`crate::TracingManager::metrics_snapshot`]. There is no OTLP metrics export: Prometheus
-//! scraping is the path, and it is the one Jaeger's Monitor tab reads from.
+//! [`crate::TracingManager::metrics_snapshot`]; with the OTLP exporter they are also pushed as
+//! OpenTelemetry metrics to the collector's `/v1/metrics` (feature `otlp-metrics`, on by
+//! default; `otlp.rs`). Service graph edges are Prometheus-only.
 //!
 //! Everything happens on the export thread, batch by batch: the application's per-span path is
 //! unchanged whether metrics are on or off. Metrics therefore count sampled spans, as the
@@ -20,6 +21,8 @@ mod aggregate;
 mod histogram;
 mod labels;
 mod listener;
+#[cfg(feature = "otlp-metrics")]
+mod otlp;
 mod prometheus;
 mod servicegraph;
 mod snapshot;
@@ -100,6 +103,9 @@ pub(crate) fn is_listen_addr(addr: &str) -> bool {
 pub(crate) struct SpanMetrics {
     aggregator: Arc<Aggregator>,
     listener: Mutex<Option<PrometheusListener>>,
+    /// The same metrics pushed over OTLP, when spans go to an OTLP endpoint.
+    #[cfg(feature = "otlp-metrics")]
+    otlp: Option<Arc<otlp::OtlpSpanMetrics>>,
 }
 
 impl SpanMetrics {
@@ -127,14 +133,53 @@ impl SpanMetrics {
         SpanMetrics {
             aggregator,
             listener: Mutex::new(listener),
+            #[cfg(feature = "otlp-metrics")]
+            otlp: None,
+        }
+    }
+
+    /// Also pushes the metrics over OTLP/HTTP beside the traces (`.../v1/metrics`), every
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (60 s by default) and at every flush.
+    #[cfg(feature = "otlp-metrics")]
+    pub fn push_over_otlp(
+        mut self,
+        settings: &crate::config::Settings,
+        resource: opentelemetry_sdk::Resource,
+    ) -> Self {
+        let Some(endpoint) = otlp::metrics_endpoint(&settings.otlp_endpoint) else {
+            log::info!(
+                "maximus-trace: the OTLP endpoint is not a /v1/traces URL; span metrics are not pushed"
+            );
+            return self;
+        };
+        let interval = std::env::var("OTEL_METRIC_EXPORT_INTERVAL")
+            .ok()
+            .and_then(|ms| ms.trim().parse::<u64>().ok())
+            .map_or(Duration::from_secs(60), Duration::from_millis);
+        self.otlp =
+            otlp::OtlpSpanMetrics::start(&endpoint, &settings.otlp_headers, resource, interval).map(Arc::new);
+        self
+    }
+
+    /// Every observer the export thread must feed.
+    pub fn observers(&self) -> Vec<Arc<dyn BatchObserver>> {
+        let aggregator = Arc::clone(&self.aggregator) as Arc<dyn BatchObserver>;
+        #[cfg(feature = "otlp-metrics")]
+        if let Some(otlp) = &self.otlp {
+            return vec![aggregator, Arc::clone(otlp) as Arc<dyn BatchObserver>];
+        }
+        vec![aggregator]
+    }
+
+    /// Pushes the OTLP metrics now (the Prometheus text is always current).
+    pub fn flush(&self) {
+        #[cfg(feature = "otlp-metrics")]
+        if let Some(otlp) = &self.otlp {
+            otlp.flush();
         }
     }
 
     /// What the export thread calls with each batch.
-    pub fn observer(&self) -> Arc<dyn BatchObserver> {
-        Arc::clone(&self.aggregator) as Arc<dyn BatchObserver>
-    }
-
     pub fn snapshot(&self) -> MetricsSnapshot {
         MetricsSnapshot::of(&self.aggregator)
     }
@@ -149,6 +194,10 @@ impl SpanMetrics {
 
     /// Stops the Prometheus listener (the pipeline is shutting down).
     pub fn stop(&self) {
+        #[cfg(feature = "otlp-metrics")]
+        if let Some(otlp) = &self.otlp {
+            otlp.stop();
+        }
         // Taken out first: the lock is not held while the thread is joined.
         let listener = self.lock_listener().take();
         if let Some(mut listener) = listener {

@@ -63,6 +63,8 @@ enum Behaviour {
 #[derive(Default)]
 struct State {
     requests: Vec<ExportRequest>,
+    /// Bodies posted to `/v1/metrics`.
+    metrics: Vec<opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest>,
     /// Requests whose body was not a valid `ExportTraceServiceRequest` (answered 400).
     rejected: Vec<String>,
     connections_accepted: usize,
@@ -193,6 +195,17 @@ impl OtlpReceiver {
         state.requests.iter().flat_map(|r| r.spans().cloned()).collect()
     }
 
+    /// Waits until a metrics export arrived (or `timeout` passed); returns all received.
+    pub fn wait_for_metrics(
+        &self,
+        timeout: Duration,
+    ) -> Vec<opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest> {
+        self.shared
+            .wait_until(timeout, |s| !s.metrics.is_empty())
+            .metrics
+            .clone()
+    }
+
     /// Waits until at least `n` connections were accepted; returns how many were.
     pub fn wait_for_connections(&self, n: usize, timeout: Duration) -> usize {
         self.shared
@@ -246,6 +259,21 @@ fn serve(stream: TcpStream, shared: &Shared, delay: Duration) {
             .iter()
             .any(|(n, v)| n == "connection" && v.eq_ignore_ascii_case("close"));
         std::thread::sleep(delay);
+        if path == "/v1/metrics" {
+            use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+            let status = match ExportMetricsServiceRequest::decode(body.as_slice()) {
+                Ok(decoded) => {
+                    shared.update(|s| s.metrics.push(decoded));
+                    "200 OK"
+                }
+                Err(_) => "400 Bad Request",
+            };
+            let head = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
+            if writer.write_all(head.as_bytes()).is_err() || close {
+                return;
+            }
+            continue;
+        }
         let status = match ExportTraceServiceRequest::decode(body.as_slice()) {
             Ok(decoded) => {
                 shared.update(|s| {
