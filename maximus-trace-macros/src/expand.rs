@@ -16,7 +16,7 @@ use crate::validate::KINDS;
 pub fn traced(args: &Args, mut function: ItemFn) -> TokenStream {
     match shape::of(&function.sig, &function.block) {
         Shape::Sync => {
-            let start = span_start(args, &function, "start");
+            let start = span_start(args, &function, "enter");
             sync_body(args, &mut function, start)
         }
         Shape::AsyncFn => {
@@ -99,7 +99,7 @@ fn declared_output(output: &ReturnType) -> Option<&Type> {
 /// Sync: a guard first, so the span ends when the function returns or unwinds. For
 /// `Result`, the body runs in a labeled block whose value is inspected.
 fn sync_body(args: &Args, function: &mut ItemFn, start: TokenStream) {
-    let guard = quote!(let __maximus_trace_guard = #start.enter(););
+    let guard = quote!(let __maximus_trace_guard = #start;);
     let output = declared_output(&function.sig.output).cloned();
     let block = &mut function.block;
     if !marks_errors(args, output.as_ref()) {
@@ -122,7 +122,7 @@ fn sync_body(args: &Args, function: &mut ItemFn, start: TokenStream) {
         #guard
         let __maximus_trace_result #annotation = #label: { #(#stmts)* };
         #[allow(unreachable_code)]
-        ::maximus_trace::__private::record_result(__maximus_trace_guard.span(), &__maximus_trace_result);
+        ::maximus_trace::__private::record_guard_result(&__maximus_trace_guard, &__maximus_trace_result);
         __maximus_trace_result
     });
     // Keep the user's braces: new ones would switch lints such as `dead_code` off.

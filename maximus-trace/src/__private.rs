@@ -22,6 +22,41 @@ pub fn guard<const N: usize>(
     start(name, SpanKind::Internal, attributes).enter()
 }
 
+/// The guard of a sync `#[trace_span]` function: `None` when tracing is off, so the off path
+/// is one relaxed load and a branch, and the exit one more branch.
+#[inline(always)]
+pub fn enter<const N: usize>(
+    name: impl Into<Cow<'static, str>>,
+    kind: SpanKind,
+    attributes: impl FnOnce() -> [KeyValue; N],
+) -> Option<SpanGuard> {
+    if !enabled() {
+        return None;
+    }
+    Some(enter_enabled(name, kind, attributes))
+}
+
+#[inline(never)]
+fn enter_enabled<const N: usize>(
+    name: impl Into<Cow<'static, str>>,
+    kind: SpanKind,
+    attributes: impl FnOnce() -> [KeyValue; N],
+) -> SpanGuard {
+    crate::get_tracing()
+        .span_builder(name)
+        .kind(kind)
+        .attributes(attributes())
+        .entered()
+}
+
+/// Marks the guard's span failed when the function returned `Err`.
+#[inline]
+pub fn record_guard_result<T, E: Display>(guard: &Option<SpanGuard>, result: &Result<T, E>) {
+    if let (Some(guard), Err(error)) = (guard, result) {
+        record_err(guard.span(), error);
+    }
+}
+
 /// Starts a span under the current one; the disabled path is one relaxed load.
 #[inline]
 pub fn start<const N: usize>(
@@ -60,6 +95,9 @@ pub fn record_result<T, E: Display>(span: &Span, result: &Result<T, E>) {
 }
 
 fn record_err<E: Display>(span: &Span, error: &E) {
+    if !span.is_recording() {
+        return;
+    }
     let message = error.to_string();
     span.add_event(
         "exception",
@@ -78,20 +116,20 @@ pub fn defer<const N: usize>(
     name: impl Into<Cow<'static, str>>,
     kind: SpanKind,
     attributes: impl FnOnce() -> [KeyValue; N],
-) -> Option<Deferred> {
+) -> Option<Box<Deferred>> {
     if !enabled() {
         return None;
     }
-    Some(Deferred::new(name.into(), kind, attributes().into()))
+    Some(Box::new(Deferred::new(name.into(), kind, attributes().into())))
 }
 
 /// Runs `future` inside its deferred span (the body of an `async fn`).
-pub fn instrument<F: Future>(future: F, span: Option<Deferred>) -> InSpan<F> {
+pub fn instrument<F: Future>(future: F, span: Option<Box<Deferred>>) -> InSpan<F> {
     InSpan::deferred(future, span, None)
 }
 
 /// Like [`instrument`], and marks the span failed when the future resolves to `Err`.
-pub fn instrument_result<F, T, E>(future: F, span: Option<Deferred>) -> InSpan<F>
+pub fn instrument_result<F, T, E>(future: F, span: Option<Box<Deferred>>) -> InSpan<F>
 where
     F: Future<Output = Result<T, E>>,
     E: Display,

@@ -106,7 +106,7 @@ impl<F: Future> InSpan<F> {
 
     pub(crate) fn deferred(
         inner: F,
-        deferred: Option<Deferred>,
+        deferred: Option<Box<Deferred>>,
         on_output: Option<OutputHook<F::Output>>,
     ) -> Self {
         InSpan {
@@ -172,7 +172,10 @@ impl<F: Future> Future for InSpan<F> {
             span.span = deferred.start();
         }
         let Some(cx) = span.span.context() else {
-            return this.inner.poll(task);
+            // Tracing is off (or the span is not recorded): no context, no output check.
+            let poll = this.inner.poll(task);
+            span.done |= poll.is_ready();
+            return poll;
         };
         let attach = cx.clone().attach();
         let panic_watch = PanicWatch(&span.span);
@@ -193,17 +196,29 @@ impl<F: Future> Future for InSpan<F> {
 /// The span of a future: ends it, marked cancelled when the future never completed.
 struct FutureSpan {
     span: Span,
-    deferred: Option<Deferred>,
+    // Boxed: an `async fn`'s future stays small when tracing is off.
+    deferred: Option<Box<Deferred>>,
     done: bool,
 }
 
 impl Drop for FutureSpan {
+    // Inlined: a completed or untraced future pays one branch here.
+    #[inline]
     fn drop(&mut self) {
+        if !self.done {
+            self.cancelled();
+        }
+    }
+}
+
+impl FutureSpan {
+    #[cold]
+    fn cancelled(&mut self) {
         if let Some(deferred) = self.deferred.take() {
             // Called but never polled: the call still happened, and was cancelled.
             self.span = deferred.start();
         }
-        if !self.done && !std::thread::panicking() {
+        if !std::thread::panicking() {
             self.span.set_attribute("cancelled", true);
         }
     }

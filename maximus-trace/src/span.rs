@@ -242,11 +242,15 @@ impl Span {
     /// ends then.
     #[inline]
     pub fn enter(self) -> SpanGuard {
-        let attach = self.context().map(|cx| cx.clone().attach());
-        SpanGuard {
-            span: self,
-            attach,
-            _not_send: PhantomData,
+        match self.context() {
+            None => SpanGuard::none(),
+            Some(cx) => SpanGuard {
+                entered: Some(Entered {
+                    attach: cx.clone().attach(),
+                    span: self,
+                }),
+                _not_send: PhantomData,
+            },
         }
     }
 
@@ -289,36 +293,52 @@ fn end_span(handle: Handle) {
 #[must_use = "the span ends as soon as the guard is dropped; bind it with `let _span = ...`"]
 #[derive(Debug)]
 pub struct SpanGuard {
-    // Dropped explicitly in `Drop` so the context is restored before the span ends.
-    attach: Option<ContextGuard>,
-    span: Span,
+    /// `None` when tracing is off: the guard is then one discriminant, checked once on exit.
+    entered: Option<Entered>,
     _not_send: PhantomData<*const ()>,
 }
 
+/// A recording span made current. Fields drop in order: the previous context is restored
+/// before the span ends.
+#[derive(Debug)]
+struct Entered {
+    attach: ContextGuard,
+    span: Span,
+}
+
+/// What [`SpanGuard::span`] lends when tracing is off.
+static NO_SPAN: Span = Span::none();
+
 impl SpanGuard {
+    #[inline]
+    pub(crate) fn none() -> Self {
+        SpanGuard {
+            entered: None,
+            _not_send: PhantomData,
+        }
+    }
+
     fn handle(&self) -> Option<&Handle> {
-        self.span.handle()
+        self.entered.as_ref().and_then(|e| e.span.handle())
     }
 
     /// The span behind the guard.
     pub fn span(&self) -> &Span {
-        &self.span
+        self.entered.as_ref().map_or(&NO_SPAN, |e| &e.span)
     }
 
     /// Leaves the span (restores the previous current span) without ending it.
     pub fn exit(mut self) -> Span {
-        self.attach.take();
-        std::mem::take(&mut self.span)
+        match self.entered.take() {
+            Some(Entered { attach, span }) => {
+                drop(attach);
+                span
+            }
+            None => Span::none(),
+        }
     }
 
     span_operations!();
-}
-
-impl Drop for SpanGuard {
-    #[inline]
-    fn drop(&mut self) {
-        self.attach.take();
-    }
 }
 
 /// A shared reference to a span that may or may not still be open: the current span from
