@@ -306,6 +306,20 @@ impl<'a> Env<'a> {
         self.bool("MAXIMUS_SPAN_METRICS")
     }
 
+    /// `OTEL_METRIC_EXPORT_INTERVAL`: milliseconds between pushes of the span metrics.
+    pub fn metric_export_interval(&self) -> Result<Option<Duration>> {
+        self.parse(
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            "expected a positive whole number of milliseconds",
+            |v| {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|ms| *ms > 0)
+                    .map(Duration::from_millis)
+            },
+        )
+    }
+
     /// `MAXIMUS_PROMETHEUS_ADDR`: the `host:port` that serves `GET /metrics`.
     pub fn prometheus_addr(&self) -> Result<Option<String>> {
         self.parse(
@@ -599,6 +613,17 @@ mod tests {
             env(&[("OTEL_SPAN_EVENT_COUNT_LIMIT", "-1")]).limits(Limits::default()),
             "OTEL_SPAN_EVENT_COUNT_LIMIT",
             "-1",
+        );
+    }
+
+    #[test]
+    fn metric_export_interval_is_checked() {
+        let e = env(&[("OTEL_METRIC_EXPORT_INTERVAL", "5000")]);
+        assert_eq!(e.metric_export_interval().unwrap(), Some(Duration::from_secs(5)));
+        names_variable(
+            env(&[("OTEL_METRIC_EXPORT_INTERVAL", "soon")]).metric_export_interval(),
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            "soon",
         );
     }
 

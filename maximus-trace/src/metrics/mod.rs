@@ -49,6 +49,8 @@ use listener::PrometheusListener;
 pub(crate) struct MetricsSettings {
     pub enabled: bool,
     pub prometheus_addr: Option<String>,
+    /// How often the OTLP push runs (`OTEL_METRIC_EXPORT_INTERVAL`, 60 s by default).
+    pub export_interval: Duration,
 }
 
 impl MetricsSettings {
@@ -77,6 +79,7 @@ impl MetricsSettings {
         Ok(MetricsSettings {
             enabled,
             prometheus_addr: prometheus_addr.filter(|_| enabled),
+            export_interval: env.metric_export_interval()?.unwrap_or(Duration::from_secs(60)),
         })
     }
 }
@@ -103,6 +106,8 @@ pub(crate) fn is_listen_addr(addr: &str) -> bool {
 pub(crate) struct SpanMetrics {
     aggregator: Arc<Aggregator>,
     listener: Mutex<Option<PrometheusListener>>,
+    #[cfg(feature = "otlp-metrics")]
+    export_interval: Duration,
     /// The same metrics pushed over OTLP, when spans go to an OTLP endpoint.
     #[cfg(feature = "otlp-metrics")]
     otlp: Option<Arc<otlp::OtlpSpanMetrics>>,
@@ -134,6 +139,8 @@ impl SpanMetrics {
             aggregator,
             listener: Mutex::new(listener),
             #[cfg(feature = "otlp-metrics")]
+            export_interval: settings.export_interval,
+            #[cfg(feature = "otlp-metrics")]
             otlp: None,
         }
     }
@@ -152,10 +159,7 @@ impl SpanMetrics {
             );
             return self;
         };
-        let interval = std::env::var("OTEL_METRIC_EXPORT_INTERVAL")
-            .ok()
-            .and_then(|ms| ms.trim().parse::<u64>().ok())
-            .map_or(Duration::from_secs(60), Duration::from_millis);
+        let interval = self.export_interval;
         self.otlp =
             otlp::OtlpSpanMetrics::start(&endpoint, &settings.otlp_headers, resource, interval).map(Arc::new);
         self
