@@ -50,6 +50,11 @@ pub fn is_secret_header(name: &str) -> bool {
 /// Text that does not parse as a URL is returned whole only if it cannot hold credentials
 /// (no `@`); otherwise it is replaced.
 pub fn url(raw: &str) -> String {
+    // Credentials need `@` (userinfo), `?` (query) or `#` (a fragment such as OAuth's
+    // `#access_token=`): without them there is nothing to hide, and this runs per request.
+    if !raw.contains(['@', '?', '#']) {
+        return raw.to_owned();
+    }
     // Not a URL with a host (`user:pw@host` parses, with scheme `user`): whole or nothing.
     let Some(mut parsed) = Url::parse(raw).ok().filter(|u| u.has_host()) else {
         return if raw.contains('@') {
@@ -63,6 +68,10 @@ pub fn url(raw: &str) -> String {
     }
     if parsed.password().is_some() {
         let _ = parsed.set_password(Some(REDACTED));
+    }
+    if parsed.fragment().is_some_and(|f| !f.is_empty()) {
+        // Never sent to a server, and where tokens travel in implicit OAuth flows.
+        parsed.set_fragment(Some(REDACTED));
     }
     if parsed.query().is_some() {
         let pairs: Vec<(String, String)> = parsed
@@ -113,6 +122,16 @@ mod tests {
     fn unparseable_text_with_at_sign_is_replaced() {
         assert_eq!(url("user:pw@host"), REDACTED);
         assert_eq!(url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn fragments_are_redacted_and_plain_urls_kept_as_they_are() {
+        let out = url("https://h/cb#access_token=abc&state=1");
+        assert!(!out.contains("abc"), "{out}");
+        assert_eq!(
+            url("http://h:8100/api/consciousness/state"),
+            "http://h:8100/api/consciousness/state"
+        );
     }
 
     #[test]
