@@ -9,7 +9,6 @@ mod support;
 
 use std::time::Duration;
 
-use maximus_client::MaximusClient;
 use maximus_mock::MockMaximus;
 use maximus_trace::TracingManager;
 use maximus_trace::export::jaeger::TagValue;
@@ -26,11 +25,7 @@ fn call_health(builder: maximus_trace::TracingBuilder) {
         .unwrap();
     support::runtime().block_on(async {
         let mock = MockMaximus::start().await.unwrap();
-        let client = MaximusClient::builder()
-            .base_url(mock.url())
-            .environment(|_| None)
-            .build()
-            .unwrap();
+        let client = support::client_builder(mock.url()).build().unwrap();
         client.health().await.unwrap();
     });
     drop(guard);

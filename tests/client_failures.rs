@@ -12,9 +12,7 @@ use opentelemetry_sdk::trace::SpanData;
 use support::{attr, children, is_error, one, traced};
 
 fn client(url: &str) -> MaximusClient {
-    MaximusClient::builder()
-        .base_url(url)
-        .environment(|_| None)
+    support::client_builder(url)
         .retry_backoff(Duration::from_millis(5))
         .timeout(Duration::from_secs(5))
         .build()
@@ -177,9 +175,7 @@ fn slow_server_is_a_timeout_error() {
     let (result, spans) = traced(|| async {
         let mock = MockMaximus::start().await.unwrap();
         mock.inject(Method::GET, "/health", Fault::Latency(Duration::from_secs(3)));
-        let c = MaximusClient::builder()
-            .base_url(mock.url())
-            .environment(|_| None)
+        let c = support::client_builder(mock.url())
             .timeout(Duration::from_millis(200))
             .build()
             .unwrap();
@@ -226,9 +222,7 @@ fn huge_body_is_refused_past_the_limit() {
                 bytes: 4 * 1024 * 1024,
             },
         );
-        let c = MaximusClient::builder()
-            .base_url(mock.url())
-            .environment(|_| None)
+        let c = support::client_builder(mock.url())
             .max_response_bytes(1024 * 1024)
             .build()
             .unwrap();
@@ -252,9 +246,7 @@ fn slow_drip_body_ends_at_the_timeout() {
                 chunk_interval: Duration::from_millis(200),
             },
         );
-        let c = MaximusClient::builder()
-            .base_url(mock.url())
-            .environment(|_| None)
+        let c = support::client_builder(mock.url())
             .timeout(Duration::from_millis(500))
             .build()
             .unwrap();

@@ -78,11 +78,7 @@ fn api_key_jwt_userinfo_and_secret_query_parameters_never_reach_spans_or_errors(
 fn traceparent_of_every_request_names_the_api_request_span() {
     let (received, spans) = traced(|| async {
         let mock = MockMaximus::start().await.unwrap();
-        let client = MaximusClient::builder()
-            .base_url(mock.url())
-            .environment(|_| None)
-            .build()
-            .unwrap();
+        let client = support::client_builder(mock.url()).build().unwrap();
         client.health().await.unwrap();
         mock.requests()
     });

@@ -14,9 +14,7 @@ use serde_json::json;
 use support::{attr, children, is_child_of, is_root, named, one, traced};
 
 async fn client_for(mock: &MockMaximus) -> MaximusClient {
-    MaximusClient::builder()
-        .base_url(mock.url())
-        .environment(|_| None)
+    support::client_builder(mock.url())
         .retry_backoff(Duration::from_millis(10))
         .build()
         .expect("client")

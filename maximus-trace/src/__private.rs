@@ -33,20 +33,7 @@ pub fn enter<const N: usize>(
     if !enabled() {
         return None;
     }
-    Some(enter_enabled(name, kind, attributes))
-}
-
-#[inline(never)]
-fn enter_enabled<const N: usize>(
-    name: impl Into<Cow<'static, str>>,
-    kind: SpanKind,
-    attributes: impl FnOnce() -> [KeyValue; N],
-) -> SpanGuard {
-    crate::get_tracing()
-        .span_builder(name)
-        .kind(kind)
-        .attributes(attributes())
-        .entered()
+    Some(start_enabled(name, kind, attributes).enter())
 }
 
 /// Marks the guard's span failed when the function returned `Err`.
@@ -67,6 +54,17 @@ pub fn start<const N: usize>(
     if !enabled() {
         return Span::none();
     }
+    start_enabled(name, kind, attributes)
+}
+
+/// The recording half of [`start`] and [`enter`], out of line so the callers' off path stays
+/// a load and a branch.
+#[inline(never)]
+fn start_enabled<const N: usize>(
+    name: impl Into<Cow<'static, str>>,
+    kind: SpanKind,
+    attributes: impl FnOnce() -> [KeyValue; N],
+) -> Span {
     crate::get_tracing()
         .span_builder(name)
         .kind(kind)

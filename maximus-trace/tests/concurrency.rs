@@ -88,12 +88,7 @@ fn a_thousand_interleaved_tasks_keep_their_own_parents_across_awaits_and_spawns(
     let spans = capture_with(
         |b| b.max_queue_size(50_000),
         || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_time()
-                .build()
-                .unwrap();
-            rt.block_on(async {
+            support::runtime().block_on(async {
                 let tasks: Vec<_> = (0..1000).map(|id| tokio::spawn(request(id))).collect();
                 for task in tasks {
                     task.await.unwrap();

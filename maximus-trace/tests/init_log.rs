@@ -170,20 +170,12 @@ fn failed_init_leaves_tracing_off_and_a_later_init_works() {
     assert!(guard.is_enabled());
 }
 
-fn vars(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-    move |name| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
-    }
-}
-
 #[test]
 fn service_name_comes_from_the_variable_then_the_resource_attributes_then_the_default() {
     let resolve = |env: &'static [(&'static str, &'static str)]| {
         TracingManager::builder()
             .default_service_name("fallback")
-            .environment(vars(env))
+            .environment(support::vars(env))
             .describe()
             .unwrap()
             .service_name

@@ -4,20 +4,12 @@ mod support;
 
 use maximus_trace::span;
 use opentelemetry::Value as V;
-use support::{attr, capture_with, find};
-
-fn with_vars(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-    move |name| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
-    }
-}
+use support::{attr, capture_with, find, vars};
 
 #[test]
 fn string_values_longer_than_the_limit_are_truncated_on_a_char_boundary() {
     let spans = capture_with(
-        |b| b.environment(with_vars(&[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "5")])),
+        |b| b.environment(vars(&[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "5")])),
         || {
             let s = span!(
                 "long",
@@ -39,7 +31,7 @@ fn string_values_longer_than_the_limit_are_truncated_on_a_char_boundary() {
 #[test]
 fn attributes_beyond_the_count_limit_are_dropped_and_counted() {
     let spans = capture_with(
-        |b| b.environment(with_vars(&[("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "3")])),
+        |b| b.environment(vars(&[("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "3")])),
         || {
             let s = span!("crowded");
             for i in 0..10 {
@@ -55,7 +47,7 @@ fn attributes_beyond_the_count_limit_are_dropped_and_counted() {
 #[test]
 fn events_beyond_the_limit_are_dropped_and_counted() {
     let spans = capture_with(
-        |b| b.environment(with_vars(&[("OTEL_SPAN_EVENT_COUNT_LIMIT", "2")])),
+        |b| b.environment(vars(&[("OTEL_SPAN_EVENT_COUNT_LIMIT", "2")])),
         || {
             let _s = span!("chatty");
             for i in 0..5 {

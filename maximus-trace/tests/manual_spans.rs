@@ -183,12 +183,7 @@ fn span_kind_is_recorded() {
 #[test]
 fn future_keeps_its_span_across_spawn_and_awaits() {
     let spans = capture(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_time()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        support::runtime().block_on(async {
             let _root = span!("root");
             let task = maximus_trace::get_tracing().start_span("task", [("n", 1)]);
             let handle = tokio::spawn(
@@ -335,4 +330,23 @@ fn stats_count_started_ended_and_exported_spans() {
         (3, 3, 3)
     );
     drop(guard);
+}
+
+#[test]
+fn a_later_value_replaces_an_earlier_one_for_few_and_for_many_attributes() {
+    let spans = capture(|| {
+        let few = span!("few", k = 1);
+        few.set_attribute("k", 2);
+        drop(few);
+        let many = span!("many", k = 1);
+        for i in 0..30 {
+            many.set_attribute(format!("other{i}"), i);
+        }
+        many.set_attribute("k", 3);
+    });
+    let few = find(&spans, "few");
+    assert_eq!((few.attributes.len(), attr(few, "k")), (1, Some(&V::I64(2))));
+    let many = find(&spans, "many");
+    assert_eq!((many.attributes.len(), attr(many, "k")), (31, Some(&V::I64(3))));
+    assert_eq!(many.attributes[0].key.as_str(), "k", "first-set order is kept");
 }

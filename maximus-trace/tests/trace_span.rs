@@ -7,15 +7,7 @@ use std::time::Duration;
 use maximus_trace::trace_span;
 use opentelemetry::Value as V;
 use opentelemetry::trace::{SpanId, Status};
-use support::{attr, capture, capture_with, find, is_child_of};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap()
-}
+use support::{attr, capture, capture_with, find, is_child_of, runtime};
 
 #[trace_span]
 fn leaf() -> u32 {

@@ -9,18 +9,17 @@ use std::future::Future;
 mod runtime_support;
 
 #[allow(unused_imports)] // each test binary uses a different part
-pub use runtime_support::{attr, exclusive, is_child_of};
+pub use runtime_support::{attr, exclusive, is_child_of, runtime};
 
 use maximus_trace::{TracingGuard, TracingManager};
 use opentelemetry::trace::SpanId;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 
-pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
+/// A client of `base_url` that ignores the process environment (`MAXIMUS_*`, `JWT_TOKEN`).
+pub fn client_builder(base_url: impl Into<String>) -> maximus_client::ClientBuilder {
+    maximus_client::MaximusClient::builder()
+        .base_url(base_url)
+        .environment(|_| None)
 }
 
 /// Runs `body` on a runtime with a fresh global in-memory pipeline; returns its result and

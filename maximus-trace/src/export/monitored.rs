@@ -1,6 +1,7 @@
 //! The layer around every exporter: counts what was exported, and logs failures through the
 //! `log` facade at most once per interval, so a missing collector is visible but never floods.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -78,22 +79,35 @@ impl<E: SpanExporter> Monitored<E> {
 /// The SDK appends every `set_attribute`; the specification (and our docs) say a later
 /// value replaces an earlier one. Done here, on the export thread, off the caller's path.
 fn keep_last_attribute_values(span: &mut SpanData) {
-    let attributes = &span.attributes;
-    let has_duplicates = attributes
-        .iter()
-        .enumerate()
-        .any(|(i, kv)| attributes[i + 1..].iter().any(|later| later.key == kv.key));
-    if !has_duplicates {
+    if !has_duplicate_keys(&span.attributes) {
         return;
     }
-    let mut kept: Vec<opentelemetry::KeyValue> = Vec::with_capacity(attributes.len());
+    let mut index: HashMap<opentelemetry::Key, usize> = HashMap::with_capacity(span.attributes.len());
+    let mut kept: Vec<opentelemetry::KeyValue> = Vec::with_capacity(span.attributes.len());
     for kv in span.attributes.drain(..) {
-        match kept.iter_mut().find(|k| k.key == kv.key) {
-            Some(existing) => existing.value = kv.value,
-            None => kept.push(kv),
+        match index.get(&kv.key) {
+            Some(&i) => kept[i].value = kv.value,
+            None => {
+                index.insert(kv.key.clone(), kept.len());
+                kept.push(kv);
+            }
         }
     }
     span.attributes = kept;
+}
+
+/// Pairwise comparison is cheapest for the usual handful of attributes; a set keeps large
+/// spans (up to the count limit, 128 by default) linear.
+fn has_duplicate_keys(attributes: &[opentelemetry::KeyValue]) -> bool {
+    const PAIRWISE_UP_TO: usize = 16;
+    if attributes.len() <= PAIRWISE_UP_TO {
+        return attributes
+            .iter()
+            .enumerate()
+            .any(|(i, kv)| attributes[i + 1..].iter().any(|later| later.key == kv.key));
+    }
+    let mut seen = HashSet::with_capacity(attributes.len());
+    !attributes.iter().all(|kv| seen.insert(&kv.key))
 }
 
 impl<E: SpanExporter> SpanExporter for Monitored<E> {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::aggregate::{SeriesKey, State};
 use super::histogram::Histogram;
 use super::labels;
-use super::servicegraph::EdgeKey;
+use super::servicegraph::{Edge, EdgeKey};
 
 /// The `Content-Type` of [`render`]'s output.
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -72,33 +72,22 @@ fn service_graph(out: &mut String, state: &State) {
             ("connection_type", key.connection.label().to_owned()),
         ]
     };
-    header(
-        out,
-        labels::GRAPH_REQUESTS,
-        "counter",
-        "Requests between two services.",
-    );
-    for (key, edge) in graph.edges() {
-        sample(
-            out,
-            labels::GRAPH_REQUESTS,
-            &borrowed(&labels_of(key)),
-            edge.requests as f64,
-        );
-    }
-    header(
-        out,
-        labels::GRAPH_FAILED,
-        "counter",
-        "Failed requests between two services.",
-    );
-    for (key, edge) in graph.edges() {
-        sample(
-            out,
+    type EdgeCounter = (&'static str, &'static str, fn(&Edge) -> u64);
+    let counters: [EdgeCounter; 2] = [
+        (labels::GRAPH_REQUESTS, "Requests between two services.", |e| {
+            e.requests
+        }),
+        (
             labels::GRAPH_FAILED,
-            &borrowed(&labels_of(key)),
-            edge.failed as f64,
-        );
+            "Failed requests between two services.",
+            |e| e.failed,
+        ),
+    ];
+    for (name, help, count) in counters {
+        header(out, name, "counter", help);
+        for (key, edge) in graph.edges() {
+            sample(out, name, &borrowed(&labels_of(key)), count(edge) as f64);
+        }
     }
     let latencies = [
         (labels::GRAPH_SERVER_SECONDS, "as seen from the server", true),

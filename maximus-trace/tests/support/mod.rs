@@ -67,3 +67,21 @@ pub fn is_child_of(child: &SpanData, parent: &SpanData) -> bool {
     child.parent_span_id == parent.span_context.span_id()
         && child.span_context.trace_id() == parent.span_context.trace_id()
 }
+
+/// A two-worker tokio runtime, as the tests' async code runs on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// An environment holding only `vars`, for `TracingBuilder::environment`.
+pub fn vars(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    move |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
