@@ -12,14 +12,15 @@ pub use core;
 
 pub use crate::context::Deferred;
 use crate::context::InSpan;
+use crate::engine::{SmallStr, local};
 
-/// `span!`: a current span, attributes evaluated only when tracing is on.
+/// `span!`: a current span, attributes evaluated only when the span is recorded.
 #[inline]
 pub fn guard<const N: usize>(
     name: impl Into<Cow<'static, str>>,
     attributes: impl FnOnce() -> [KeyValue; N],
 ) -> SpanGuard {
-    start(name, SpanKind::Internal, attributes).enter()
+    enter(name, SpanKind::Internal, attributes).unwrap_or_else(SpanGuard::none)
 }
 
 /// The guard of a sync `#[trace_span]` function: `None` when tracing is off, so the off path
@@ -33,7 +34,29 @@ pub fn enter<const N: usize>(
     if !enabled() {
         return None;
     }
-    Some(start_enabled(name, kind, attributes).enter())
+    Some(enter_enabled(name.into(), kind, attributes))
+}
+
+/// The recording half of [`enter`], out of line so the callers' off path stays a load and a
+/// branch.
+#[inline(never)]
+fn enter_enabled<const N: usize>(
+    name: Cow<'static, str>,
+    kind: SpanKind,
+    attributes: impl FnOnce() -> [KeyValue; N],
+) -> SpanGuard {
+    let Some(pipeline) = crate::pipeline::global() else {
+        return SpanGuard::none();
+    };
+    local::enter(
+        pipeline,
+        None,
+        SmallStr::from_cow(name),
+        kind,
+        attributes,
+        Vec::new(),
+    )
+    .map_or_else(SpanGuard::none, SpanGuard::entered)
 }
 
 /// Marks the guard's span failed when the function returned `Err`.
@@ -44,7 +67,8 @@ pub fn record_guard_result<T, E: Display>(guard: &Option<SpanGuard>, result: &Re
     }
 }
 
-/// Starts a span under the current one; the disabled path is one relaxed load.
+/// Starts a span under the current one, not made current; the disabled path is one
+/// relaxed load.
 #[inline]
 pub fn start<const N: usize>(
     name: impl Into<Cow<'static, str>>,
@@ -54,17 +78,6 @@ pub fn start<const N: usize>(
     if !enabled() {
         return Span::none();
     }
-    start_enabled(name, kind, attributes)
-}
-
-/// The recording half of [`start`] and [`enter`], out of line so the callers' off path stays
-/// a load and a branch.
-#[inline(never)]
-fn start_enabled<const N: usize>(
-    name: impl Into<Cow<'static, str>>,
-    kind: SpanKind,
-    attributes: impl FnOnce() -> [KeyValue; N],
-) -> Span {
     crate::get_tracing()
         .span_builder(name)
         .kind(kind)
@@ -118,7 +131,7 @@ pub fn defer<const N: usize>(
     if !enabled() {
         return None;
     }
-    Some(Box::new(Deferred::new(name.into(), kind, attributes().into())))
+    Deferred::new(SmallStr::from_cow(name.into()), kind, attributes().into()).map(Box::new)
 }
 
 /// Runs `future` inside its deferred span (the body of an `async fn`).

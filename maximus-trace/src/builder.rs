@@ -3,23 +3,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{SdkTracerProvider, ShouldSample, SpanExporter, SpanLimits};
+use opentelemetry_sdk::trace::{ShouldSample, SpanExporter};
 
 use crate::config::ResolvedConfig;
 use crate::config::{BatchSettings, ConfigError, Exporter, Limits, SamplerSetting, Settings};
 use crate::env::Env;
-use crate::export::jaeger::JaegerAgentStatsHandle as JaegerStats;
-use crate::export::{self, BatchObserver, ExportSetup, QueueProcessor};
-use crate::manager::{self, Pipeline, TracingGuard, TracingManager};
+use crate::export::{self, BatchObserver, Setup};
+use crate::manager::{self, TracingGuard, TracingManager};
 use crate::metrics::{MetricsSettings, SpanMetrics};
+use crate::pipeline::Pipeline;
+use crate::sampling::Sampler;
 
 const DEFAULT_OTLP_HTTP: &str = "http://localhost:4318/v1/traces";
 const DEFAULT_OTLP_GRPC: &str = "http://localhost:4317";
 const DEFAULT_ZIPKIN: &str = "http://localhost:9411/api/v2/spans";
 
-type CustomProcessor = Box<dyn FnOnce(&ExportSetup) -> QueueProcessor + Send>;
+type CustomExporter = Box<dyn FnOnce(Setup) -> Pipeline + Send>;
 
 /// Configures a tracing pipeline. Every setting left unset is read from its environment
 /// variable (see the README's table), then from the defaults.
@@ -35,7 +35,8 @@ pub struct TracingBuilder {
     otlp_headers: Vec<(String, String)>,
     sample_ratio: Option<f64>,
     sampler: Option<Box<dyn ShouldSample>>,
-    custom_exporter: Option<CustomProcessor>,
+    custom_exporter: Option<CustomExporter>,
+    otel_context: Option<bool>,
     resource: Vec<(String, String)>,
     shutdown_timeout: Option<Duration>,
     batch: Option<BatchSettings>,
@@ -104,8 +105,8 @@ impl TracingBuilder {
 
     /// Exports to any OpenTelemetry `SpanExporter` instead of a built-in one.
     pub fn span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.custom_exporter = Some(Box::new(move |setup| {
-            export::batch_processor(exporter, "custom span exporter".to_owned(), setup)
+        self.custom_exporter = Some(Box::new(move |setup: Setup| {
+            setup.start(Some((exporter, "custom span exporter".to_owned())))
         }));
         self
     }
@@ -156,6 +157,16 @@ impl TracingBuilder {
         self
     }
 
+    /// Bridges the `opentelemetry` API's context (else `MAXIMUS_TRACE_OTEL_CONTEXT`; off by
+    /// default, so spans pay nothing for it): while one of our spans is current, spans that
+    /// another library starts through the `opentelemetry` API (or `tracing-opentelemetry`)
+    /// become its children, and our spans started inside such a library's span continue its
+    /// trace. For one call, [`crate::otel_context`] gives the same without switching this on.
+    pub fn otel_context(mut self, bridge: bool) -> Self {
+        self.otel_context = Some(bridge);
+        self
+    }
+
     /// Reads variables from `lookup` instead of the process environment (for tests and
     /// for programs that keep their configuration elsewhere).
     pub fn environment(mut self, lookup: impl Fn(&str) -> Option<String> + 'static) -> Self {
@@ -203,45 +214,23 @@ impl TracingBuilder {
             return Ok((TracingManager::disabled(), settings));
         }
         let metrics = self.start_metrics(&settings, &metrics_settings);
-        let (provider, jaeger_stats) = self.provider(&settings)?;
         crate::error::install_panic_hook();
-        let tracer = provider.tracer("maximus-trace");
-        let pipeline = Pipeline::new(provider, tracer, settings.clone(), jaeger_stats).with_metrics(metrics);
-        let pipeline = Arc::new(pipeline);
-        Ok((TracingManager::from_pipeline(pipeline, true), settings))
-    }
-
-    fn provider(
-        &mut self,
-        settings: &Settings,
-    ) -> Result<(SdkTracerProvider, Option<JaegerStats>), ConfigError> {
-        let mut builder = SdkTracerProvider::builder()
-            .with_resource(resource(settings))
-            .with_span_limits(span_limits(&settings.limits));
-        builder = match self.sampler.take() {
-            Some(custom) => builder.with_sampler(custom),
-            None => builder.with_sampler(crate::sampling::sampler(settings.sampler)),
-        };
-        let setup = ExportSetup {
-            batch: settings.batch,
+        let setup = Setup {
+            settings: settings.clone(),
+            sampler: match self.sampler.take() {
+                Some(custom) => Sampler::custom(custom),
+                None => Sampler::builtin(settings.sampler),
+            },
             observers: std::mem::take(&mut self.observers),
+            console_copy: self.print_traces && settings.exporter != Exporter::Console,
+            resource: resource(&settings),
+            metrics,
         };
-        let mut jaeger_stats = None;
-        match self.custom_exporter.take() {
-            Some(make) => builder = builder.with_span_processor(make(&setup)),
-            None => {
-                if let Some((processor, stats)) = export::built_in(settings, &setup)? {
-                    builder = builder.with_span_processor(processor);
-                    jaeger_stats = stats;
-                } else if !setup.observers.is_empty() {
-                    builder = builder.with_span_processor(crate::metrics::observer_only_processor(&setup));
-                }
-            }
-        }
-        if self.print_traces && settings.exporter != Exporter::Console {
-            builder = builder.with_span_processor(export::console_copy(&settings.batch));
-        }
-        Ok((builder.build(), jaeger_stats))
+        let pipeline = match self.custom_exporter.take() {
+            Some(start) => start(setup),
+            None => export::start_built_in(setup)?,
+        };
+        Ok((TracingManager::from_pipeline(Arc::new(pipeline), true), settings))
     }
 
     fn resolve(&self, env: &Env<'_>) -> Result<Settings, ConfigError> {
@@ -285,6 +274,10 @@ impl TracingBuilder {
             shutdown_timeout: match self.shutdown_timeout {
                 Some(t) => t,
                 None => env.shutdown_timeout()?.unwrap_or(Duration::from_secs(5)),
+            },
+            otel_context: match self.otel_context {
+                Some(on) => on,
+                None => env.otel_context()?.unwrap_or(false),
             },
         })
     }
@@ -435,15 +428,6 @@ fn resource(settings: &Settings) -> Resource {
             opentelemetry::KeyValue::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
         ])
         .build()
-}
-
-fn span_limits(limits: &Limits) -> SpanLimits {
-    SpanLimits {
-        max_attributes_per_span: limits.attribute_count,
-        max_events_per_span: limits.event_count,
-        max_links_per_span: limits.link_count,
-        ..SpanLimits::default()
-    }
 }
 
 /// Starts the global pipeline from environment variables alone, with `default_service_name`

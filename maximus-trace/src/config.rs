@@ -227,6 +227,8 @@ pub(crate) struct Settings {
     pub propagators: Propagators,
     pub resource: Vec<(String, String)>,
     pub shutdown_timeout: Duration,
+    /// Bridge the `opentelemetry` API's context (`engine/bridge.rs`).
+    pub otel_context: bool,
 }
 
 impl Settings {

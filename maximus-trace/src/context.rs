@@ -4,9 +4,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use opentelemetry::trace::TraceContextExt;
-
-use crate::span::{Span, SpanRef, Status};
+use crate::engine::{Handle, Parent, SmallStr, SpanId, local};
+use crate::pipeline::{self, PipelineRef};
+use crate::span::{Span, SpanBuilder, SpanKind, SpanRef, Status};
 use crate::value::{IntoValue, Key, KeyValue};
 
 /// Adds an event to the current span (no-op outside a span).
@@ -35,16 +35,12 @@ pub fn set_status(status: Status) {
 
 /// The current trace id (32 lowercase hex digits), for log lines; `None` outside a span.
 pub fn current_trace_id() -> Option<String> {
-    let cx = opentelemetry::Context::current();
-    let sc = cx.span().span_context().clone();
-    sc.is_valid().then(|| sc.trace_id().to_string())
+    local::current_ids().map(|ids| ids.trace_id.to_string())
 }
 
 /// The current span id (16 lowercase hex digits), for log lines; `None` outside a span.
 pub fn current_span_id() -> Option<String> {
-    let cx = opentelemetry::Context::current();
-    let sc = cx.span().span_context().clone();
-    sc.is_valid().then(|| sc.span_id().to_string())
+    local::current_ids().map(|ids| ids.span_id.to_string())
 }
 
 /// Gives futures a span that stays their parent across `.await`, thread hops and
@@ -61,7 +57,7 @@ pub trait FutureExt: Future + Sized {
     fn with_span(self, span: SpanRef) -> WithContext<Self> {
         WithContext {
             inner: self,
-            cx: span.context().cloned().unwrap_or_default(),
+            handle: span.handle().cloned(),
         }
     }
 
@@ -70,7 +66,7 @@ pub trait FutureExt: Future + Sized {
     fn in_current_span(self) -> WithContext<Self> {
         WithContext {
             inner: self,
-            cx: opentelemetry::Context::current(),
+            handle: local::current(),
         }
     }
 }
@@ -127,37 +123,31 @@ impl<F: Future> InSpan<F> {
 /// `traced().in_span(span)` hangs under `span`, as users of `tracing` expect.
 #[derive(Debug)]
 pub struct Deferred {
-    name: std::borrow::Cow<'static, str>,
-    kind: crate::SpanKind,
+    name: SmallStr,
+    kind: SpanKind,
     attributes: Vec<KeyValue>,
-    call_cx: opentelemetry::Context,
+    pipeline: &'static crate::pipeline::Pipeline,
+    call_parent: Option<Parent>,
 }
 
 impl Deferred {
-    pub(crate) fn new(
-        name: std::borrow::Cow<'static, str>,
-        kind: crate::SpanKind,
-        attributes: Vec<KeyValue>,
-    ) -> Self {
-        Deferred {
+    /// `None` when there is no global pipeline to record into.
+    pub(crate) fn new(name: SmallStr, kind: SpanKind, attributes: Vec<KeyValue>) -> Option<Self> {
+        Some(Deferred {
             name,
             kind,
             attributes,
-            call_cx: opentelemetry::Context::current(),
-        }
+            pipeline: pipeline::global()?,
+            call_parent: local::parent(),
+        })
     }
 
     fn start(self) -> Span {
-        let parent = if self.call_cx.span().span_context().is_valid() {
-            self.call_cx
-        } else {
-            opentelemetry::Context::current()
-        };
-        crate::get_tracing()
-            .span_builder(self.name)
+        let parent = self.call_parent.or_else(local::parent);
+        SpanBuilder::new(Some(PipelineRef::Global(self.pipeline)), self.name.into_cow())
             .kind(self.kind)
             .attributes(self.attributes)
-            .parent_context(parent)
+            .parent_of(parent)
             .start()
     }
 }
@@ -171,17 +161,15 @@ impl<F: Future> Future for InSpan<F> {
         if let Some(deferred) = span.deferred.take() {
             span.span = deferred.start();
         }
-        let Some(cx) = span.span.context() else {
-            // Tracing is off (or the span is not recorded): no context, no output check.
+        let Some(handle) = span.span.handle() else {
+            // Tracing is off: no frame, no output check.
             let poll = this.inner.poll(task);
             span.done |= poll.is_ready();
             return poll;
         };
-        let attach = cx.clone().attach();
-        let panic_watch = PanicWatch(&span.span);
+        let current = Current::enter(handle);
         let poll = this.inner.poll(task);
-        drop(panic_watch);
-        drop(attach);
+        drop(current);
         if let Poll::Ready(output) = &poll {
             if let Some(hook) = this.on_output {
                 hook(&span.span, output);
@@ -224,27 +212,36 @@ impl FutureSpan {
     }
 }
 
-/// Records a panic that unwinds out of a poll, before the runtime catches it: by the time
-/// the future is dropped the thread is no longer panicking.
-struct PanicWatch<'a>(&'a Span);
+/// A span made current for one poll. Dropped at the end of the poll, or while a panic
+/// unwinds out of it: then it records the panic first (by the time the future is dropped,
+/// the thread is no longer panicking).
+struct Current<'a> {
+    handle: &'a Handle,
+}
 
-impl Drop for PanicWatch<'_> {
+impl<'a> Current<'a> {
+    fn enter(handle: &'a Handle) -> Self {
+        local::push_handle(handle);
+        Current { handle }
+    }
+}
+
+impl Drop for Current<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            if let Some(cx) = self.0.context() {
-                crate::error::record_panic(&cx.span());
-            }
+            self.handle.with_record(crate::error::record_panic);
         }
+        local::pop(self.handle.ids.span_id);
     }
 }
 
 pin_project_lite::pin_project! {
-    /// A future polled with a captured context current. See [`FutureExt::in_current_span`].
+    /// A future polled with a captured span current. See [`FutureExt::in_current_span`].
     #[must_use = "futures do nothing unless polled"]
     pub struct WithContext<F> {
         #[pin]
         inner: F,
-        cx: opentelemetry::Context,
+        handle: Option<Handle>,
     }
 }
 
@@ -253,7 +250,20 @@ impl<F: Future> Future for WithContext<F> {
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _attach = this.cx.clone().attach();
+        let Some(handle) = this.handle.as_ref() else {
+            return this.inner.poll(task);
+        };
+        local::push_handle(handle);
+        let _pop = PopOnDrop(handle.ids.span_id);
         this.inner.poll(task)
+    }
+}
+
+/// Takes a frame off the stack, also when a poll unwinds.
+struct PopOnDrop(SpanId);
+
+impl Drop for PopOnDrop {
+    fn drop(&mut self) {
+        local::pop(self.0);
     }
 }

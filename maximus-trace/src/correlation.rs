@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use opentelemetry::trace::{SpanId, TraceContextExt, TraceId};
+use opentelemetry::trace::{SpanId, TraceId};
 
 /// The trace and span ids of a log line, formatted `trace_id=<32 hex> span_id=<16 hex>`
 /// (nothing at all outside a span): place it in a log format string, for example
@@ -17,11 +17,9 @@ pub struct TraceIds {
 impl TraceIds {
     /// The ids of the span current on this thread.
     pub fn current() -> Self {
-        let cx = opentelemetry::Context::current();
-        let span = cx.span();
-        let sc = span.span_context();
         TraceIds {
-            ids: sc.is_valid().then(|| (sc.trace_id(), sc.span_id())),
+            ids: crate::engine::local::current_ids()
+                .map(|ids| (ids.trace_id.to_otel(), ids.span_id.to_otel())),
         }
     }
 

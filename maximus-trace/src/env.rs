@@ -301,6 +301,11 @@ impl<'a> Env<'a> {
         self.millis("MAXIMUS_TRACE_SHUTDOWN_TIMEOUT_MS")
     }
 
+    /// `MAXIMUS_TRACE_OTEL_CONTEXT`: bridge the `opentelemetry` API's context.
+    pub fn otel_context(&self) -> Result<Option<bool>> {
+        self.bool("MAXIMUS_TRACE_OTEL_CONTEXT")
+    }
+
     /// `MAXIMUS_SPAN_METRICS`: compute span metrics (RED) from ended spans.
     pub fn span_metrics(&self) -> Result<Option<bool>> {
         self.bool("MAXIMUS_SPAN_METRICS")

@@ -5,8 +5,9 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::sync::Once;
 
-use opentelemetry::KeyValue;
-use opentelemetry::trace::{SpanRef, Status};
+use crate::engine::record::{EventRecord, Record};
+use crate::span::Status;
+use crate::value::KeyValue;
 
 /// The attributes of an `exception` event for `error`: its Rust type, its message, and as
 /// stack trace the chain of `source()` errors plus a backtrace when `RUST_BACKTRACE` asks.
@@ -65,22 +66,21 @@ pub(crate) fn install_panic_hook() {
     });
 }
 
-/// Marks `span` as ended by a panic: status ERROR and an `exception` event with
+/// Marks `record` as ended by a panic: status ERROR and an `exception` event with
 /// `exception.type = "panic"`.
-pub(crate) fn record_panic(span: &SpanRef<'_>) {
-    if !span.is_recording() {
-        return;
-    }
+pub(crate) fn record_panic(record: &mut Record) {
     let message = PANIC_MESSAGE
-        .with(|m| m.borrow().clone())
+        .try_with(|m| m.borrow().clone())
+        .ok()
+        .flatten()
         .unwrap_or_else(|| "panicked".to_owned());
-    span.add_event(
-        "exception",
-        vec![
+    record.add_event(EventRecord::new(
+        "exception".into(),
+        [
             KeyValue::new("exception.type", "panic"),
             KeyValue::new("exception.message", message.clone()),
             KeyValue::new("exception.escaped", true),
         ],
-    );
-    span.set_status(Status::error(format!("panic: {message}")));
+    ));
+    record.set_status(Status::error(format!("panic: {message}")));
 }

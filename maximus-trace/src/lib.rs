@@ -14,14 +14,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Data flows one way: user code → span guard → current context → (span ends) → export
-//! queue → exporter thread → wire. Nothing on the caller's side waits on the network.
+//! Data flows one way: user code → span guard → this thread's span stack and buffer →
+//! (every 64 spans, or when the export thread collects) → export queue → export thread
+//! (conversion to OpenTelemetry `SpanData`) → exporter → wire. Nothing on the caller's side
+//! waits on the network, locks, or allocates per span.
 #![warn(missing_docs)]
 
 mod builder;
 mod config;
 mod context;
 mod correlation;
+mod engine;
 mod env;
 mod error;
 pub mod export;
@@ -29,6 +32,7 @@ pub mod export;
 pub mod logs;
 mod manager;
 pub mod metrics;
+mod pipeline;
 pub mod propagation;
 pub mod redact;
 mod sampling;
@@ -48,6 +52,7 @@ pub use context::{
     set_attribute, set_status,
 };
 pub use correlation::TraceIds;
+pub use engine::bridge::otel_context;
 pub use manager::{FlushError, TracingGuard, TracingManager, get_tracing, is_enabled};
 pub use metrics::MetricsSnapshot;
 pub use propagation::{RemoteParent, extract, inject};

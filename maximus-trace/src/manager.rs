@@ -2,110 +2,26 @@
 //! global pipeline's lifetime.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
-use std::time::Duration;
-
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use crate::builder::TracingBuilder;
 use crate::config::Settings;
+use crate::pipeline::{self, Pipeline, PipelineRef};
 use crate::span::{Span, SpanBuilder, SpanGuard};
-use crate::stats::{COUNTERS, Stats};
+use crate::stats::Stats;
 use crate::value::KeyValue;
-
-/// A running export pipeline: the SDK provider, its tracer, and what it was built from.
-pub(crate) struct Pipeline {
-    active: AtomicBool,
-    provider: SdkTracerProvider,
-    tracer: SdkTracer,
-    settings: Settings,
-    /// The Jaeger exporter's own counters (trimmed and oversized spans), when it is in use.
-    jaeger_stats: Option<crate::export::jaeger::JaegerAgentStatsHandle>,
-    /// Span metrics, when switched on.
-    metrics: Option<crate::metrics::SpanMetrics>,
-}
-
-impl std::fmt::Debug for Pipeline {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline")
-            .field("service", &self.settings.service_name)
-            .field("exporter", &self.settings.exporter)
-            .field("active", &self.is_active())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Pipeline {
-    pub(crate) fn new(
-        provider: SdkTracerProvider,
-        tracer: SdkTracer,
-        settings: Settings,
-        jaeger_stats: Option<crate::export::jaeger::JaegerAgentStatsHandle>,
-    ) -> Self {
-        Pipeline {
-            active: AtomicBool::new(true),
-            provider,
-            tracer,
-            settings,
-            jaeger_stats,
-            metrics: None,
-        }
-    }
-
-    pub(crate) fn with_metrics(mut self, metrics: Option<crate::metrics::SpanMetrics>) -> Self {
-        self.metrics = metrics;
-        self
-    }
-
-    pub(crate) fn is_active(&self) -> bool {
-        self.active.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn tracer(&self) -> &SdkTracer {
-        &self.tracer
-    }
-
-    pub(crate) fn count_started(&self) {
-        COUNTERS.started();
-    }
-
-    /// Stops accepting spans and shuts the SDK down on a helper thread, waiting at most the
-    /// configured time: a hung exporter (or a runtime that the exporter needs and that is
-    /// blocked on us) cannot hold the caller.
-    fn shutdown(&self) {
-        if !self.active.swap(false, Ordering::SeqCst) {
-            return;
-        }
-        if let Some(metrics) = &self.metrics {
-            metrics.stop();
-        }
-        let timeout = self.settings.shutdown_timeout;
-        let provider = self.provider.clone();
-        let (done, wait) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("maximus-trace-shutdown".into())
-            .spawn(move || {
-                let _ = done.send(provider.shutdown_with_timeout(timeout));
-            });
-        if spawned.is_err() {
-            log::warn!("maximus-trace: could not start the shutdown thread; spans may be lost");
-            return;
-        }
-        match wait.recv_timeout(timeout + Duration::from_millis(100)) {
-            Ok(Ok(())) => log::debug!("maximus-trace: pipeline shut down"),
-            Ok(Err(e)) => log::warn!("maximus-trace: shutdown did not complete cleanly: {e}"),
-            Err(_) => {
-                log::warn!("maximus-trace: shutdown gave up after {timeout:?}; unsent spans were dropped")
-            }
-        }
-    }
-}
 
 /// Error from [`TracingManager::force_flush`].
 #[derive(Debug, thiserror::Error)]
 #[error("flushing spans failed: {0}")]
 pub struct FlushError(String);
+
+impl FlushError {
+    pub(crate) fn new(reason: String) -> Self {
+        FlushError(reason)
+    }
+}
 
 /// The entry point: creates spans and owns (or refers to) an export pipeline.
 ///
@@ -132,20 +48,6 @@ static GLOBAL: AtomicPtr<TracingManager> = AtomicPtr::new(std::ptr::null_mut());
 
 /// Whether the global manager records: the single relaxed load on the disabled path.
 static ENABLED: AtomicBool = AtomicBool::new(false);
-
-/// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` of the latest pipeline; `usize::MAX` means none.
-static VALUE_LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
-
-pub(crate) fn value_limit() -> Option<usize> {
-    match VALUE_LIMIT.load(Ordering::Relaxed) {
-        usize::MAX => None,
-        n => Some(n),
-    }
-}
-
-pub(crate) fn count_ended() {
-    COUNTERS.ended();
-}
 
 /// True when the global manager is recording. One relaxed atomic load.
 #[inline(always)]
@@ -240,33 +142,31 @@ impl TracingManager {
 
     /// Configures a span: kind, parent, links, attributes.
     pub fn span_builder(&self, name: impl Into<Cow<'static, str>>) -> SpanBuilder {
-        SpanBuilder::new(self.pipeline().cloned(), name.into())
+        SpanBuilder::new(self.pipeline_ref(), name.into())
+    }
+
+    /// How spans reach this manager's pipeline: through thread buffers for the global one.
+    fn pipeline_ref(&self) -> Option<PipelineRef> {
+        let own = self.pipeline()?;
+        Some(match pipeline::global() {
+            Some(global) if std::ptr::eq(global, &**own) => PipelineRef::Global(global),
+            _ => PipelineRef::Standalone(Arc::clone(own)),
+        })
     }
 
     /// Hands every ended span to the exporter now and waits (bounded) for it to finish.
+    /// Spans ended on this thread, and on threads that are not inside a span, are included;
+    /// a thread inside a long span hands its ended spans over at its next span end.
     pub fn force_flush(&self) -> Result<(), FlushError> {
         match self.pipeline() {
             None => Ok(()),
-            Some(p) => {
-                let flushed = p.provider.force_flush().map_err(|e| FlushError(e.to_string()));
-                // After the spans: their batches have just updated the span metrics.
-                if let Some(metrics) = &p.metrics {
-                    metrics.flush();
-                }
-                flushed
-            }
+            Some(p) => p.force_flush(),
         }
     }
 
     /// The pipeline's counters since the last `init()`.
     pub fn stats(&self) -> Stats {
-        let mut stats = COUNTERS.snapshot();
-        if let Some(jaeger) = self.pipeline.as_ref().and_then(|p| p.jaeger_stats.as_ref()) {
-            let j = jaeger.stats();
-            stats.spans_trimmed = j.spans_trimmed;
-            stats.spans_dropped_too_large = j.spans_dropped_too_large;
-        }
-        stats
+        self.pipeline.as_ref().map(|p| p.stats()).unwrap_or_default()
     }
 
     /// Flushes and shuts the pipeline down within the configured bound. Later spans are
@@ -368,15 +268,18 @@ pub(crate) fn install_global(manager: TracingManager, settings: &Settings) -> Op
         leaked.shutdown();
         return None;
     }
-    COUNTERS.reset();
+    if let Some(p) = &leaked.pipeline {
+        pipeline::install_global(p);
+    }
     apply_process_settings(settings);
     ENABLED.store(leaked.is_enabled(), Ordering::Relaxed);
     Some(TracingGuard { manager: leaked })
 }
 
-/// Settings that act process-wide: attribute value limit and propagation formats.
+/// Settings that act process-wide: span limits, propagation formats, the OpenTelemetry
+/// context bridge.
 pub(crate) fn apply_process_settings(settings: &Settings) {
-    let limit = settings.limits.attribute_value_length.unwrap_or(usize::MAX);
-    VALUE_LIMIT.store(limit, Ordering::Relaxed);
+    crate::engine::limits::set(&settings.limits);
     crate::propagation::configure(settings.propagators);
+    crate::engine::bridge::set(settings.otel_context);
 }

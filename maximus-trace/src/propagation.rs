@@ -4,16 +4,20 @@
 //! `uberctx-*` baggage) when `OTEL_PROPAGATORS` names `jaeger`. Malformed, truncated,
 //! oversized or all-zero headers are ignored: the next span simply starts a new trace.
 
+use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 use opentelemetry::Context;
+use opentelemetry::baggage::BaggageExt;
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::TraceState;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::propagation::BaggagePropagator;
 
 use crate::config::Propagators;
+use crate::engine::{Inherited, Parent, SpanId, SpanIds, TraceId, local};
 
 const TRACE_CONTEXT: u8 = 1;
 const BAGGAGE: u8 = 2;
@@ -34,93 +38,149 @@ fn active(flag: u8) -> bool {
 
 /// The trace context that arrived with a request: pass it to
 /// [`crate::SpanBuilder::parent`] to continue that trace.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RemoteParent {
-    cx: Context,
-    sc: SpanContext,
+    /// The caller's span, when the headers carried a well-formed one.
+    ids: Option<SpanIds>,
+    /// Its `tracestate` and the request's baggage (baggage may come without a trace).
+    inherited: Option<Arc<Inherited>>,
 }
 
 impl RemoteParent {
     /// True when the headers carried a well-formed trace context.
     pub fn is_valid(&self) -> bool {
-        self.span_context().is_valid()
+        self.ids.is_some()
     }
 
     /// The remote trace id as 32 lowercase hex digits, if valid.
     pub fn trace_id(&self) -> Option<String> {
-        self.is_valid()
-            .then(|| self.span_context().trace_id().to_string())
+        self.ids.map(|ids| ids.trace_id.to_string())
     }
 
     /// The remote (parent) span id as 16 lowercase hex digits, if valid.
     pub fn span_id(&self) -> Option<String> {
-        self.is_valid().then(|| self.span_context().span_id().to_string())
+        self.ids.map(|ids| ids.span_id.to_string())
     }
 
     /// Whether the caller sampled the trace.
     pub fn is_sampled(&self) -> bool {
-        self.span_context().is_sampled()
+        self.ids.is_some_and(|ids| ids.sampled)
     }
 
     /// A baggage entry that came with the request.
     pub fn baggage(&self, key: &str) -> Option<String> {
-        use opentelemetry::baggage::BaggageExt;
-        self.cx.baggage().get(key).map(|v| v.to_string())
+        let baggage = self.inherited.as_ref()?.baggage.as_ref()?;
+        baggage.get(key).map(|v| v.to_string())
     }
 
-    fn span_context(&self) -> &SpanContext {
-        &self.sc
-    }
-
-    pub(crate) fn to_context(&self) -> Context {
-        self.cx.clone()
-    }
-}
-
-impl Default for RemoteParent {
-    fn default() -> Self {
-        RemoteParent {
-            cx: Context::new(),
-            sc: SpanContext::empty_context(),
+    /// The parent a span continuing this request hangs under, or (no valid trace context)
+    /// what a new root inherits.
+    pub(crate) fn into_parent(self) -> (Option<Parent>, Option<Arc<Inherited>>) {
+        match self.ids {
+            Some(ids) => (
+                Some(Parent {
+                    ids,
+                    inherited: self.inherited,
+                }),
+                None,
+            ),
+            None => (None, self.inherited),
         }
     }
 }
 
 /// Writes the current span's context (and baggage) into outgoing request headers.
 pub fn inject(headers: &mut HeaderMap) {
-    let cx = Context::current();
-    inject_context(&cx, headers);
+    let Some(current) = local::parent() else { return };
+    inject_parent(&current, headers);
 }
 
-pub(crate) fn inject_context(cx: &Context, headers: &mut HeaderMap) {
-    let mut injector = HeaderInjector(headers);
+fn inject_parent(parent: &Parent, headers: &mut HeaderMap) {
+    let ids = parent.ids;
     if active(TRACE_CONTEXT) {
-        TraceContextPropagator::new().inject_context(cx, &mut injector);
+        headers.insert("traceparent", traceparent(ids));
+        if let Some(state) = Inherited::trace_state(&parent.inherited) {
+            if let Ok(value) = HeaderValue::from_str(&state.header()) {
+                headers.insert("tracestate", value);
+            }
+        }
     }
     if active(BAGGAGE) {
-        BaggagePropagator::new().inject_context(cx, &mut injector);
+        if let Some(baggage) = parent.inherited.as_ref().and_then(|i| i.baggage.as_ref()) {
+            let cx = Context::new().with_baggage(crate::engine::frame::copy_baggage(baggage));
+            BaggagePropagator::new().inject_context(&cx, &mut HeaderInjector(headers));
+        }
     }
     if active(JAEGER) {
-        jaeger::inject(cx, headers);
+        jaeger::inject(ids, headers);
     }
+}
+
+/// `00-{trace id}-{span id}-{flags}`, formatted without allocating.
+fn traceparent(ids: SpanIds) -> HeaderValue {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
+    let mut put = |at: usize, value: u64| {
+        for i in 0..16 {
+            out[at + i] = HEX[((value >> (60 - 4 * i)) & 0xf) as usize];
+        }
+    };
+    put(3, ids.trace_id.hi);
+    put(19, ids.trace_id.lo);
+    put(36, ids.span_id.0);
+    if ids.sampled {
+        out[54] = b'1';
+    }
+    HeaderValue::from_bytes(&out).expect("hex digits and dashes are a valid header value")
 }
 
 /// Reads the trace context of an incoming request. Never fails: bad headers give an
 /// invalid [`RemoteParent`], under which spans start a new trace.
 pub fn extract(headers: &HeaderMap) -> RemoteParent {
-    let extractor = HeaderExtractor(headers);
-    let mut cx = Context::new();
-    if active(BAGGAGE) {
-        cx = BaggagePropagator::new().extract_with_context(&cx, &extractor);
+    let baggage = if active(BAGGAGE) && headers.contains_key("baggage") {
+        let cx = BaggagePropagator::new().extract_with_context(&Context::new(), &HeaderExtractor(headers));
+        Some(crate::engine::frame::copy_baggage(cx.baggage()))
+    } else {
+        None
+    };
+    let mut trace_state = None;
+    let mut ids = None;
+    if active(TRACE_CONTEXT) {
+        if let Some(parsed) = traceparent_ids(headers) {
+            ids = Some(parsed);
+            trace_state = headers
+                .get("tracestate")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| TraceState::from_str(v).ok());
+        }
     }
-    if active(TRACE_CONTEXT) && traceparent_is_well_formed(headers) {
-        cx = TraceContextPropagator::new().extract_with_context(&cx, &extractor);
+    if ids.is_none() && active(JAEGER) {
+        ids = headers
+            .get(jaeger::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(jaeger::parse);
     }
-    if !cx.span().span_context().is_valid() && active(JAEGER) {
-        cx = jaeger::extract(&cx, headers);
+    RemoteParent {
+        ids,
+        inherited: Inherited::shared(trace_state, baggage),
     }
-    let sc = cx.span().span_context().clone();
-    RemoteParent { cx, sc }
+}
+
+/// The ids of a well-formed `traceparent` (exactly one header), remote, with the sampled bit.
+fn traceparent_ids(headers: &HeaderMap) -> Option<SpanIds> {
+    if !traceparent_is_well_formed(headers) {
+        return None;
+    }
+    let value = headers.get("traceparent")?.to_str().ok()?.trim();
+    let mut fields = value.split('-');
+    let (_version, trace, span, flags) = (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+    let ids = SpanIds {
+        trace_id: TraceId::from_u128(u128::from_str_radix(trace, 16).ok()?),
+        span_id: SpanId(u64::from_str_radix(span, 16).ok()?),
+        sampled: u8::from_str_radix(flags, 16).ok()? & 1 == 1,
+        remote: true,
+    };
+    ids.is_valid().then_some(ids)
 }
 
 /// The W3C shape check the SDK's parser skips (it accepts short, padded or signed fields):
@@ -153,31 +213,19 @@ fn traceparent_is_well_formed(headers: &HeaderMap) -> bool {
 mod jaeger {
     use super::*;
 
-    const HEADER: &str = "uber-trace-id";
+    pub(super) const HEADER: &str = "uber-trace-id";
     /// Longer values are not a Jaeger header, whatever they hold.
     const MAX_LEN: usize = 256;
 
-    pub(super) fn inject(cx: &Context, headers: &mut HeaderMap) {
-        let span = cx.span();
-        let sc = span.span_context();
-        if !sc.is_valid() {
-            return;
-        }
-        let flags = if sc.is_sampled() { 1 } else { 0 };
-        let value = format!("{}:{}:0:{flags}", sc.trace_id(), sc.span_id());
-        if let Ok(v) = http::HeaderValue::from_str(&value) {
+    pub(super) fn inject(ids: SpanIds, headers: &mut HeaderMap) {
+        let flags = if ids.sampled { 1 } else { 0 };
+        let value = format!("{}:{}:0:{flags}", ids.trace_id, ids.span_id);
+        if let Ok(v) = HeaderValue::from_str(&value) {
             headers.insert(HEADER, v);
         }
     }
 
-    pub(super) fn extract(cx: &Context, headers: &HeaderMap) -> Context {
-        match headers.get(HEADER).and_then(|v| v.to_str().ok()).and_then(parse) {
-            Some(sc) => cx.with_remote_span_context(sc),
-            None => cx.clone(),
-        }
-    }
-
-    pub(super) fn parse(raw: &str) -> Option<SpanContext> {
+    pub(super) fn parse(raw: &str) -> Option<SpanIds> {
         if raw.len() > MAX_LEN {
             return None;
         }
@@ -189,26 +237,14 @@ mod jaeger {
         if parts.next().is_some() || !hex(trace, 32) || !hex(span, 16) || !hex(flags, 2) {
             return None;
         }
-        let trace_id = TraceId::from_bytes(u128::from_str_radix(trace, 16).ok()?.to_be_bytes());
-        let span_id = SpanId::from_bytes(u64::from_str_radix(span, 16).ok()?.to_be_bytes());
-        let flags = u8::from_str_radix(flags, 16).ok()?;
-        if trace_id == TraceId::INVALID || span_id == SpanId::INVALID {
-            return None;
-        }
-        // Bit 1 is "sampled", bit 2 is "debug" (which implies sampled).
-        let sampled = flags & 0b11 != 0;
-        let trace_flags = if sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
+        let ids = SpanIds {
+            trace_id: TraceId::from_u128(u128::from_str_radix(trace, 16).ok()?),
+            span_id: SpanId(u64::from_str_radix(span, 16).ok()?),
+            // Bit 1 is "sampled", bit 2 is "debug" (which implies sampled).
+            sampled: u8::from_str_radix(flags, 16).ok()? & 0b11 != 0,
+            remote: true,
         };
-        Some(SpanContext::new(
-            trace_id,
-            span_id,
-            trace_flags,
-            true,
-            TraceState::default(),
-        ))
+        ids.is_valid().then_some(ids)
     }
 }
 
@@ -217,13 +253,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn traceparent_is_formatted_as_w3c_lowercase_hex() {
+        let ids = SpanIds {
+            trace_id: TraceId::from_u128(0x4bf92f3577b34da6a3ce929d0e0e4736),
+            span_id: SpanId(0x00f067aa0ba902b7),
+            sampled: true,
+            remote: false,
+        };
+        assert_eq!(
+            traceparent(ids),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        );
+        let ids = SpanIds {
+            sampled: false,
+            ..ids
+        };
+        assert_eq!(
+            traceparent(ids),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+        );
+    }
+
+    #[test]
     fn jaeger_header_parses_short_and_long_ids() {
-        let sc = jaeger::parse("abc:def:0:1").unwrap();
-        assert_eq!(sc.trace_id().to_string(), format!("{:032x}", 0xabc));
-        assert!(sc.is_sampled());
-        let sc = jaeger::parse("4bf92f3577b34da6a3ce929d0e0e4736%3A00f067aa0ba902b7%3A0%3A0").unwrap();
-        assert_eq!(sc.span_id().to_string(), "00f067aa0ba902b7");
-        assert!(!sc.is_sampled());
+        let ids = jaeger::parse("abc:def:0:1").unwrap();
+        assert_eq!(ids.trace_id.to_string(), format!("{:032x}", 0xabc));
+        assert!(ids.sampled);
+        let ids = jaeger::parse("4bf92f3577b34da6a3ce929d0e0e4736%3A00f067aa0ba902b7%3A0%3A0").unwrap();
+        assert_eq!(ids.span_id.to_string(), "00f067aa0ba902b7");
+        assert!(!ids.sampled);
     }
 
     #[test]

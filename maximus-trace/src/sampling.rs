@@ -1,29 +1,186 @@
 //! Which traces are kept: parent-based, with OpenTelemetry's `TraceIdRatioBased` for roots,
 //! so every service using OpenTelemetry makes the same decision for the same trace id.
+//!
+//! The built-in samplers decide in a few instructions on the span's own thread; a custom
+//! `ShouldSample` (given to the builder) is asked with the OpenTelemetry types it expects.
 
-use opentelemetry_sdk::trace::Sampler;
+use opentelemetry::trace::{Link, TraceState};
+use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
 
 use crate::config::SamplerSetting;
+use crate::engine::{Parent, SpanIds, TraceId};
 
-pub(crate) fn sampler(setting: SamplerSetting) -> Sampler {
-    match setting {
-        SamplerSetting::AlwaysOn => Sampler::AlwaysOn,
-        SamplerSetting::AlwaysOff => Sampler::AlwaysOff,
-        SamplerSetting::Ratio(r) => Sampler::TraceIdRatioBased(r),
-        SamplerSetting::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
-        SamplerSetting::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
-        SamplerSetting::ParentBasedRatio(r) => Sampler::ParentBased(Box::new(ratio(r))),
+/// How a root (a span without a parent) is decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Root {
+    Always,
+    Never,
+    /// Kept when the trace id's low 63 bits are below this bound.
+    Below(u64),
+}
+
+pub(crate) enum Sampler {
+    Builtin { parent_based: bool, root: Root },
+    Custom(Box<dyn ShouldSample>),
+}
+
+impl std::fmt::Debug for Sampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sampler::Builtin { parent_based, root } => f
+                .debug_struct("Builtin")
+                .field("parent_based", parent_based)
+                .field("root", root)
+                .finish(),
+            Sampler::Custom(_) => f.write_str("Custom"),
+        }
+    }
+}
+
+impl Sampler {
+    pub(crate) fn builtin(setting: SamplerSetting) -> Self {
+        let (parent_based, root) = match setting {
+            SamplerSetting::AlwaysOn => (false, Root::Always),
+            SamplerSetting::AlwaysOff => (false, Root::Never),
+            SamplerSetting::Ratio(r) => (false, ratio(r)),
+            SamplerSetting::ParentBasedAlwaysOn => (true, Root::Always),
+            SamplerSetting::ParentBasedAlwaysOff => (true, Root::Never),
+            SamplerSetting::ParentBasedRatio(r) => (true, ratio(r)),
+        };
+        Sampler::Builtin { parent_based, root }
+    }
+
+    pub(crate) fn custom(sampler: Box<dyn ShouldSample>) -> Self {
+        Sampler::Custom(sampler)
+    }
+
+    /// The decision of a built-in sampler; `None` when a custom sampler must be asked.
+    #[inline]
+    pub(crate) fn fast(&self, parent: Option<&SpanIds>, trace_id: TraceId) -> Option<bool> {
+        let Sampler::Builtin { parent_based, root } = self else {
+            return None;
+        };
+        if let (true, Some(parent)) = (*parent_based, parent) {
+            return Some(parent.sampled);
+        }
+        Some(match root {
+            Root::Always => true,
+            Root::Never => false,
+            // OpenTelemetry's `TraceIdRatioBased`: the low 8 bytes of the id, shifted right.
+            Root::Below(bound) => (trace_id.lo >> 1) < *bound,
+        })
+    }
+
+    /// Asks the custom sampler (the slow path: OpenTelemetry types are built for it).
+    pub(crate) fn ask(
+        &self,
+        parent: Option<&Parent>,
+        trace_id: TraceId,
+        name: &str,
+        kind: crate::SpanKind,
+        attributes: &[opentelemetry::KeyValue],
+        links: &[Link],
+    ) -> SamplingResult {
+        let Sampler::Custom(sampler) = self else {
+            let sampled = self.fast(parent.map(|p| &p.ids), trace_id).unwrap_or(false);
+            return SamplingResult {
+                decision: if sampled {
+                    SamplingDecision::RecordAndSample
+                } else {
+                    SamplingDecision::Drop
+                },
+                attributes: Vec::new(),
+                trace_state: TraceState::default(),
+            };
+        };
+        let parent_cx = parent.map(|p| crate::engine::bridge::context_of(p.ids, &p.inherited));
+        sampler.should_sample(
+            parent_cx.as_ref(),
+            trace_id.to_otel(),
+            name,
+            &kind.into_otel(),
+            attributes,
+            links,
+        )
     }
 }
 
 /// The root sampler for a ratio: exact "always" and "never" at the ends, so 1.0 keeps
 /// every trace whatever its id.
-fn ratio(r: f64) -> Sampler {
+fn ratio(r: f64) -> Root {
     if r >= 1.0 {
-        Sampler::AlwaysOn
+        Root::Always
     } else if r <= 0.0 {
-        Sampler::AlwaysOff
+        Root::Never
     } else {
-        Sampler::TraceIdRatioBased(r)
+        Root::Below((r * (1u64 << 63) as f64) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_sdk::trace::Sampler as SdkSampler;
+
+    fn ids(trace: u128, sampled: bool) -> SpanIds {
+        SpanIds {
+            trace_id: TraceId::from_u128(trace),
+            span_id: crate::engine::SpanId(1),
+            sampled,
+            remote: false,
+        }
+    }
+
+    #[test]
+    fn ratio_decisions_match_the_sdk_for_every_trace_id() {
+        let mut ids = crate::engine::ids::IdGenerator::new();
+        for ratio in [0.001, 0.1, 0.25, 0.5, 0.9, 0.999] {
+            let ours = Sampler::builtin(SamplerSetting::Ratio(ratio));
+            let sdk = SdkSampler::TraceIdRatioBased(ratio);
+            for _ in 0..2_000 {
+                let trace_id = ids.trace_id();
+                let theirs = sdk
+                    .should_sample(
+                        None,
+                        trace_id.to_otel(),
+                        "s",
+                        &opentelemetry::trace::SpanKind::Internal,
+                        &[],
+                        &[],
+                    )
+                    .decision;
+                let expected = theirs == SamplingDecision::RecordAndSample;
+                assert_eq!(
+                    ours.fast(None, trace_id),
+                    Some(expected),
+                    "ratio {ratio}, id {trace_id}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn parent_based_follows_the_parent_and_plain_samplers_ignore_it() {
+        let parent_based = Sampler::builtin(SamplerSetting::ParentBasedRatio(0.0));
+        assert_eq!(
+            parent_based.fast(Some(&ids(5, true)), TraceId::from_u128(5)),
+            Some(true)
+        );
+        assert_eq!(
+            parent_based.fast(Some(&ids(5, false)), TraceId::from_u128(5)),
+            Some(false)
+        );
+        assert_eq!(parent_based.fast(None, TraceId::from_u128(5)), Some(false));
+        let always = Sampler::builtin(SamplerSetting::AlwaysOn);
+        assert_eq!(
+            always.fast(Some(&ids(5, false)), TraceId::from_u128(5)),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn ratio_one_keeps_even_the_largest_id() {
+        let s = Sampler::builtin(SamplerSetting::ParentBasedRatio(1.0));
+        assert_eq!(s.fast(None, TraceId::from_u128(u128::MAX)), Some(true));
     }
 }

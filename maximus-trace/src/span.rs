@@ -5,10 +5,12 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use opentelemetry::trace::{TraceContextExt, Tracer as _};
-use opentelemetry::{Context, ContextGuard};
-
-use crate::manager::Pipeline;
+use crate::engine::cell::SpanCell;
+use crate::engine::record::{EventRecord, LinkRecord, Record};
+use crate::engine::shared::Op;
+use crate::engine::start::{self, Begin};
+use crate::engine::{Handle, Inherited, Parent, RecordRef, SmallStr, clock, local};
+use crate::pipeline::{self, PipelineRef};
 use crate::propagation::RemoteParent;
 use crate::value::{IntoValue, Key, KeyValue};
 
@@ -64,7 +66,7 @@ impl Status {
         }
     }
 
-    fn into_otel(self) -> opentelemetry::trace::Status {
+    pub(crate) fn into_otel(self) -> opentelemetry::trace::Status {
         match self {
             Status::Unset => opentelemetry::trace::Status::Unset,
             Status::Ok => opentelemetry::trace::Status::Ok,
@@ -73,81 +75,12 @@ impl Status {
     }
 }
 
-/// Operations on a span that has started: shared by [`Span`], [`SpanGuard`] and [`SpanRef`].
-///
-/// All of them are no-ops on a span that is disabled, not sampled, or already ended.
-#[derive(Clone, Debug)]
-pub(crate) struct Handle {
-    pub(crate) cx: Context,
-}
-
-impl Handle {
-    fn with_span(&self, f: impl FnOnce(&opentelemetry::trace::SpanRef<'_>)) {
-        let span = self.cx.span();
-        if span.is_recording() {
-            f(&span);
-        }
-    }
-
-    pub(crate) fn set_attribute(&self, key: impl Into<Key>, value: impl IntoValue) {
-        self.with_span(|s| {
-            s.set_attribute(KeyValue::new(key, value).into_otel(crate::manager::value_limit()))
-        });
-    }
-
-    pub(crate) fn add_event<A>(&self, name: impl Into<Cow<'static, str>>, attributes: A)
-    where
-        A: IntoIterator,
-        A::Item: Into<KeyValue>,
-    {
-        self.with_span(|s| s.add_event(name.into(), otel_attributes(attributes)));
-    }
-
-    pub(crate) fn set_status(&self, status: Status) {
-        self.with_span(|s| s.set_status(status.into_otel()));
-    }
-
-    pub(crate) fn record_error<E: std::error::Error + ?Sized>(&self, error: &E) {
-        self.with_span(|s| {
-            let message = error.to_string();
-            s.add_event("exception", crate::error::exception_attributes(error, &message));
-            s.set_status(opentelemetry::trace::Status::error(message));
-        });
-    }
-
-    pub(crate) fn trace_id(&self) -> Option<String> {
-        let sc = self.cx.span().span_context().clone();
-        sc.is_valid().then(|| sc.trace_id().to_string())
-    }
-
-    pub(crate) fn span_id(&self) -> Option<String> {
-        let sc = self.cx.span().span_context().clone();
-        sc.is_valid().then(|| sc.span_id().to_string())
-    }
-
-    pub(crate) fn is_recording(&self) -> bool {
-        self.cx.span().is_recording()
-    }
-}
-
-pub(crate) fn otel_attributes<A>(attributes: A) -> Vec<opentelemetry::KeyValue>
-where
-    A: IntoIterator,
-    A::Item: Into<KeyValue>,
-{
-    let limit = crate::manager::value_limit();
-    attributes
-        .into_iter()
-        .map(|kv| kv.into().into_otel(limit))
-        .collect()
-}
-
 macro_rules! span_operations {
     () => {
         /// Sets an attribute, keeping the value's type. Later values replace earlier ones.
         pub fn set_attribute(&self, key: impl Into<$crate::Key>, value: impl $crate::IntoValue) {
-            if let Some(h) = self.handle() {
-                h.set_attribute(key, value);
+            if let Some(h) = self.recorded() {
+                h.apply(Op::SetAttribute(KeyValue::new(key, value)));
             }
         }
 
@@ -157,15 +90,16 @@ macro_rules! span_operations {
             A: IntoIterator,
             A::Item: Into<$crate::KeyValue>,
         {
-            if let Some(h) = self.handle() {
-                h.add_event(name, attributes);
+            if let Some(h) = self.recorded() {
+                let event = EventRecord::new(name.into(), attributes.into_iter().map(Into::into));
+                h.apply(Op::AddEvent(event));
             }
         }
 
         /// Sets the status (`Status::error("...")` marks the span failed).
         pub fn set_status(&self, status: $crate::Status) {
-            if let Some(h) = self.handle() {
-                h.set_status(status);
+            if let Some(h) = self.recorded() {
+                h.apply(Op::SetStatus(status));
             }
         }
 
@@ -173,24 +107,33 @@ macro_rules! span_operations {
         /// and `exception.stacktrace` (the `source()` chain, plus a backtrace when
         /// `RUST_BACKTRACE` asks for one), and status ERROR with the error's message.
         pub fn record_error<E: ::std::error::Error + ?Sized>(&self, error: &E) {
-            if let Some(h) = self.handle() {
-                h.record_error(error);
+            if let Some(h) = self.recorded() {
+                for op in crate::engine::handle::error_ops(error) {
+                    h.apply(op);
+                }
             }
         }
 
         /// The W3C trace id (32 lowercase hex digits), if the span is real.
         pub fn trace_id(&self) -> Option<String> {
-            self.handle().and_then(|h| h.trace_id())
+            self.handle().map(|h| h.ids.trace_id.to_string())
         }
 
         /// The W3C span id (16 lowercase hex digits), if the span is real.
         pub fn span_id(&self) -> Option<String> {
-            self.handle().and_then(|h| h.span_id())
+            self.handle().map(|h| h.ids.span_id.to_string())
         }
 
         /// True when the span is sampled and still open, so recording data on it has effect.
         pub fn is_recording(&self) -> bool {
             self.handle().is_some_and(|h| h.is_recording())
+        }
+
+        /// The handle, when the span records something (operations are skipped otherwise,
+        /// without building their arguments).
+        fn recorded(&self) -> Option<&Handle> {
+            self.handle()
+                .filter(|h| !matches!(h.record, RecordRef::Unrecorded(_)))
         }
     };
 }
@@ -211,18 +154,12 @@ impl Span {
         Span { handle: None }
     }
 
-    pub(crate) fn from_context(cx: Context) -> Self {
-        Span {
-            handle: Some(Handle { cx }),
-        }
+    pub(crate) fn from_handle(handle: Handle) -> Self {
+        Span { handle: Some(handle) }
     }
 
-    fn handle(&self) -> Option<&Handle> {
+    pub(crate) fn handle(&self) -> Option<&Handle> {
         self.handle.as_ref()
-    }
-
-    pub(crate) fn context(&self) -> Option<&Context> {
-        self.handle.as_ref().map(|h| &h.cx)
     }
 
     /// The current span of this thread (or of the future being polled), for the helpers:
@@ -242,15 +179,12 @@ impl Span {
     /// ends then.
     #[inline]
     pub fn enter(self) -> SpanGuard {
-        match self.context() {
-            None => SpanGuard::none(),
-            Some(cx) => SpanGuard {
-                entered: Some(Entered {
-                    attach: cx.clone().attach(),
-                    span: self,
-                }),
-                _not_send: PhantomData,
-            },
+        if let Some(handle) = &self.handle {
+            local::push_handle(handle);
+        }
+        SpanGuard {
+            span: self,
+            _not_send: PhantomData,
         }
     }
 
@@ -270,19 +204,22 @@ impl Drop for Span {
     #[inline]
     fn drop(&mut self) {
         if let Some(handle) = self.handle.take() {
-            end_span(handle);
+            end_owned(handle);
         }
     }
 }
 
+/// Ends a span that is not current (or whose frame is already gone).
 #[cold]
-fn end_span(handle: Handle) {
-    let span = handle.cx.span();
-    if std::thread::panicking() {
-        crate::error::record_panic(&span);
+fn end_owned(handle: Handle) {
+    match handle.record {
+        RecordRef::Cell(cell) => cell.end(),
+        RecordRef::Unrecorded(Some(pipeline)) => pipeline.count_ended(),
+        RecordRef::Unrecorded(None) => local::count(false, pipeline::global_generation()),
+        // Only a guard holds such a span, and the guard ends it; reaching here means the
+        // guard was taken apart on its own thread: end it the same way.
+        RecordRef::Thread(_) => local::exit(handle.ids.span_id),
     }
-    span.end();
-    crate::manager::count_ended();
 }
 
 /// A span that is current on this thread until the guard drops; then it ends.
@@ -293,17 +230,9 @@ fn end_span(handle: Handle) {
 #[must_use = "the span ends as soon as the guard is dropped; bind it with `let _span = ...`"]
 #[derive(Debug)]
 pub struct SpanGuard {
-    /// `None` when tracing is off: the guard is then one discriminant, checked once on exit.
-    entered: Option<Entered>,
-    _not_send: PhantomData<*const ()>,
-}
-
-/// A recording span made current. Fields drop in order: the previous context is restored
-/// before the span ends.
-#[derive(Debug)]
-struct Entered {
-    attach: ContextGuard,
+    /// `Span::none()` when tracing is off: the guard's drop is then one branch.
     span: Span,
+    _not_send: PhantomData<*const ()>,
 }
 
 /// What [`SpanGuard::span`] lends when tracing is off.
@@ -313,37 +242,89 @@ impl SpanGuard {
     #[inline]
     pub(crate) fn none() -> Self {
         SpanGuard {
-            entered: None,
+            span: Span::none(),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// A guard for a span whose frame [`local::enter`] already pushed.
+    #[inline]
+    pub(crate) fn entered(handle: Handle) -> Self {
+        SpanGuard {
+            span: Span::from_handle(handle),
             _not_send: PhantomData,
         }
     }
 
     fn handle(&self) -> Option<&Handle> {
-        self.entered.as_ref().and_then(|e| e.span.handle())
+        self.span.handle()
     }
 
     /// The span behind the guard.
     pub fn span(&self) -> &Span {
-        self.entered.as_ref().map_or(&NO_SPAN, |e| &e.span)
+        if self.span.handle.is_some() {
+            &self.span
+        } else {
+            &NO_SPAN
+        }
     }
 
     /// Leaves the span (restores the previous current span) without ending it.
     pub fn exit(mut self) -> Span {
-        match self.entered.take() {
-            Some(Entered { attach, span }) => {
-                drop(attach);
-                span
+        let Some(handle) = self.span.handle.take() else {
+            return Span::none();
+        };
+        match handle.record {
+            RecordRef::Thread(_) => match (local::take(handle.ids.span_id), pipeline::global()) {
+                (Some(record), Some(pipeline)) => Span::from_handle(Handle {
+                    record: RecordRef::Cell(Arc::new(SpanCell::new(PipelineRef::Global(pipeline), record))),
+                    ..handle
+                }),
+                _ => Span::from_handle(Handle {
+                    record: RecordRef::Unrecorded(None),
+                    ..handle
+                }),
+            },
+            _ => {
+                local::pop(handle.ids.span_id);
+                Span::from_handle(handle)
             }
-            None => Span::none(),
         }
     }
 
     span_operations!();
 }
 
+impl Drop for SpanGuard {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(handle) = self.span.handle.take() {
+            exit_guard(handle);
+        }
+    }
+}
+
+/// Ends the guard's span and takes its frame off the stack.
+#[inline]
+fn exit_guard(handle: Handle) {
+    match handle.record {
+        // The span's own record and frame: one call ends both.
+        RecordRef::Thread(_) | RecordRef::Unrecorded(None) => local::exit(handle.ids.span_id),
+        RecordRef::Cell(cell) => {
+            local::pop(handle.ids.span_id);
+            cell.end();
+        }
+        RecordRef::Unrecorded(Some(pipeline)) => {
+            local::pop(handle.ids.span_id);
+            pipeline.count_ended();
+        }
+    }
+}
+
 /// A shared reference to a span that may or may not still be open: the current span from
 /// [`Span::current`], or [`Span::as_ref`]. Dropping it does not end the span, and every
-/// operation on an ended span is a no-op.
+/// operation on an ended span is a no-op. It can be sent to other threads: operations on a
+/// span that another thread holds reach it the next time a span ends on that thread.
 #[derive(Clone, Debug, Default)]
 pub struct SpanRef {
     handle: Option<Handle>,
@@ -353,19 +334,13 @@ impl SpanRef {
     /// The span current on this thread (the innermost guard, or the span of the future
     /// being polled).
     pub fn current() -> Self {
-        let cx = Context::current();
-        let valid = cx.span().span_context().is_valid();
         SpanRef {
-            handle: valid.then_some(Handle { cx }),
+            handle: local::current(),
         }
     }
 
-    fn handle(&self) -> Option<&Handle> {
+    pub(crate) fn handle(&self) -> Option<&Handle> {
         self.handle.as_ref()
-    }
-
-    pub(crate) fn context(&self) -> Option<&Context> {
-        self.handle.as_ref().map(|h| &h.cx)
     }
 
     span_operations!();
@@ -373,34 +348,34 @@ impl SpanRef {
 
 /// Which span a new span hangs under.
 #[derive(Clone, Debug, Default)]
-enum Parent {
+enum ParentChoice {
     #[default]
     Current,
     Root,
     Remote(RemoteParent),
-    Explicit(Option<Context>),
+    Explicit(Option<Parent>),
 }
 
 /// Configures a span before starting it: kind, attributes, parent, links.
 #[must_use = "call .start() or .entered() to start the span"]
 #[derive(Debug)]
 pub struct SpanBuilder {
-    pipeline: Option<Arc<Pipeline>>,
+    pipeline: Option<PipelineRef>,
     name: Cow<'static, str>,
     kind: SpanKind,
     attributes: Vec<KeyValue>,
-    parent: Parent,
-    links: Vec<opentelemetry::trace::Link>,
+    parent: ParentChoice,
+    links: Vec<LinkRecord>,
 }
 
 impl SpanBuilder {
-    pub(crate) fn new(pipeline: Option<Arc<Pipeline>>, name: Cow<'static, str>) -> Self {
+    pub(crate) fn new(pipeline: Option<PipelineRef>, name: Cow<'static, str>) -> Self {
         SpanBuilder {
             pipeline,
             name,
             kind: SpanKind::Internal,
             attributes: Vec::new(),
-            parent: Parent::Current,
+            parent: ParentChoice::Current,
             links: Vec::new(),
         }
     }
@@ -434,36 +409,47 @@ impl SpanBuilder {
     /// Continues a trace that arrived from another service ([`crate::extract`]). An invalid
     /// remote parent (no or malformed headers) starts a new trace.
     pub fn parent(mut self, remote: &RemoteParent) -> Self {
-        self.parent = Parent::Remote(remote.clone());
+        self.parent = ParentChoice::Remote(remote.clone());
         self
     }
 
     /// Hangs the span under `parent` instead of the current span.
     pub fn child_of(mut self, parent: &Span) -> Self {
-        self.parent = Parent::Explicit(parent.context().cloned());
+        self.parent = ParentChoice::Explicit(parent.handle().map(Handle::as_parent));
         self
     }
 
-    pub(crate) fn parent_context(mut self, cx: Context) -> Self {
-        self.parent = Parent::Explicit(Some(cx));
+    pub(crate) fn parent_of(mut self, parent: Option<Parent>) -> Self {
+        self.parent = ParentChoice::Explicit(parent);
         self
     }
 
     /// Starts a new trace, ignoring the current span.
     pub fn root(mut self) -> Self {
-        self.parent = Parent::Root;
+        self.parent = ParentChoice::Root;
         self
     }
 
     /// Links this span to another one (rendered as FOLLOWS_FROM in Jaeger).
     pub fn link(mut self, other: &Span) -> Self {
-        if let Some(cx) = other.context() {
-            let sc = cx.span().span_context().clone();
-            if sc.is_valid() {
-                self.links.push(opentelemetry::trace::Link::with_context(sc));
-            }
+        if let Some(h) = other.handle() {
+            self.links.push(LinkRecord {
+                ids: h.ids,
+                trace_state: Inherited::trace_state(&h.inherited).cloned(),
+            });
         }
         self
+    }
+
+    /// The parent, and what a root inherits (the baggage of a request without a valid
+    /// trace context).
+    fn resolve_parent(parent: ParentChoice) -> (Option<Parent>, Option<Arc<Inherited>>) {
+        match parent {
+            ParentChoice::Current => (local::parent(), None),
+            ParentChoice::Root => (None, None),
+            ParentChoice::Explicit(p) => (p, None),
+            ParentChoice::Remote(remote) => remote.into_parent(),
+        }
     }
 
     /// Starts the span without making it current.
@@ -471,24 +457,61 @@ impl SpanBuilder {
         let Some(pipeline) = self.pipeline.filter(|p| p.is_active()) else {
             return Span::none();
         };
-        let parent_cx = match self.parent {
-            Parent::Current => Context::current(),
-            Parent::Root => Context::new(),
-            Parent::Remote(remote) => remote.to_context(),
-            Parent::Explicit(cx) => cx.unwrap_or_default(),
-        };
-        let limit = crate::manager::value_limit();
-        let builder = opentelemetry::trace::SpanBuilder::from_name(self.name)
-            .with_kind(self.kind.into_otel())
-            .with_attributes(self.attributes.into_iter().map(|kv| kv.into_otel(limit)))
-            .with_links(self.links);
-        let span = pipeline.tracer().build_with_context(builder, &parent_cx);
+        let (parent, root_inherited) = Self::resolve_parent(self.parent);
+        let ids = local::generate_ids(parent.as_ref());
         pipeline.count_started();
-        Span::from_context(parent_cx.with_span(span))
+        let attributes = self.attributes;
+        let begin = start::decide(
+            &pipeline,
+            parent,
+            root_inherited,
+            ids,
+            SmallStr::from_cow(self.name),
+            self.kind,
+            move || attributes,
+            self.links,
+        );
+        match begin {
+            Begin::Unrecorded(ids, inherited) => {
+                let counter = match &pipeline {
+                    PipelineRef::Global(_) => None,
+                    PipelineRef::Standalone(p) => Some(Arc::clone(p)),
+                };
+                Span::from_handle(Handle {
+                    ids,
+                    inherited,
+                    record: RecordRef::Unrecorded(counter),
+                })
+            }
+            Begin::Recorded(begun) => {
+                let record = Record::start(begun.start, clock::now());
+                Span::from_handle(Handle {
+                    ids: begun.ids,
+                    inherited: begun.inherited,
+                    record: RecordRef::Cell(Arc::new(SpanCell::new(pipeline, record))),
+                })
+            }
+        }
     }
 
     /// Starts the span and makes it current until the guard drops.
     pub fn entered(self) -> SpanGuard {
-        self.start().enter()
+        match self.pipeline {
+            // The global pipeline records through this thread's buffer, as `span!` does.
+            Some(PipelineRef::Global(pipeline)) if pipeline.is_active() => {
+                let (parent, root_inherited) = Self::resolve_parent(self.parent);
+                let attributes = self.attributes;
+                local::enter(
+                    pipeline,
+                    Some((parent, root_inherited)),
+                    SmallStr::from_cow(self.name),
+                    self.kind,
+                    move || attributes,
+                    self.links,
+                )
+                .map_or_else(SpanGuard::none, SpanGuard::entered)
+            }
+            _ => self.start().enter(),
+        }
     }
 }

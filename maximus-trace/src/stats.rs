@@ -25,6 +25,9 @@ pub struct Stats {
     pub spans_dropped_too_large: u64,
 }
 
+/// One pipeline's counters. Spans of the global pipeline are counted per thread instead
+/// (`engine/shared.rs`, no shared cache line per span); `started` and `ended` here hold the
+/// rest: spans of a standalone manager, and the counts of threads that have exited.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     started: AtomicU64,
@@ -35,22 +38,13 @@ pub(crate) struct Counters {
     dropped_queue_full: AtomicU64,
 }
 
-pub(crate) static COUNTERS: Counters = Counters {
-    started: AtomicU64::new(0),
-    ended: AtomicU64::new(0),
-    exported: AtomicU64::new(0),
-    failed: AtomicU64::new(0),
-    errors: AtomicU64::new(0),
-    dropped_queue_full: AtomicU64::new(0),
-};
-
 impl Counters {
-    pub fn started(&self) {
-        self.started.fetch_add(1, Ordering::Relaxed);
+    pub fn started(&self, spans: u64) {
+        self.started.fetch_add(spans, Ordering::Relaxed);
     }
 
-    pub fn ended(&self) {
-        self.ended.fetch_add(1, Ordering::Relaxed);
+    pub fn ended(&self, spans: u64) {
+        self.ended.fetch_add(spans, Ordering::Relaxed);
     }
 
     pub fn exported(&self, spans: usize) {
@@ -62,21 +56,8 @@ impl Counters {
         self.errors.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn dropped_queue_full(&self) {
-        self.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn reset(&self) {
-        for c in [
-            &self.started,
-            &self.ended,
-            &self.exported,
-            &self.failed,
-            &self.errors,
-            &self.dropped_queue_full,
-        ] {
-            c.store(0, Ordering::Relaxed);
-        }
+    pub fn dropped_queue_full(&self, spans: usize) {
+        self.dropped_queue_full.fetch_add(spans as u64, Ordering::Relaxed);
     }
 
     pub fn snapshot(&self) -> Stats {

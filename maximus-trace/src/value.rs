@@ -6,47 +6,63 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// The name of an attribute, such as `http.method`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key(Cow<'static, str>);
+use crate::engine::SmallStr;
+
+/// The name of an attribute, such as `http.method`. Two words: a static name is borrowed,
+/// an owned one is kept as a boxed string.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key(SmallStr);
 
 impl Key {
     /// A key from a static string, without allocating.
     pub const fn from_static(key: &'static str) -> Self {
-        Key(Cow::Borrowed(key))
+        Key(SmallStr::from_static(key))
     }
 
     /// The key as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
+    }
+
+    pub(crate) fn into_small(self) -> SmallStr {
+        self.0
     }
 
     pub(crate) fn into_otel(self) -> opentelemetry::Key {
-        opentelemetry::Key::new(self.0)
+        match self.0.into_cow() {
+            Cow::Borrowed(s) => opentelemetry::Key::from_static_str(s),
+            Cow::Owned(s) => opentelemetry::Key::new(s),
+        }
     }
 }
 
 impl From<&'static str> for Key {
     fn from(key: &'static str) -> Self {
-        Key(Cow::Borrowed(key))
+        Key(SmallStr::from_static(key))
     }
 }
 
 impl From<String> for Key {
     fn from(key: String) -> Self {
-        Key(Cow::Owned(key))
+        Key(SmallStr::from_string(key))
     }
 }
 
 impl From<Cow<'static, str>> for Key {
     fn from(key: Cow<'static, str>) -> Self {
-        Key(key)
+        Key(SmallStr::from_cow(key))
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Key").field(&self.as_str()).finish()
     }
 }
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -82,6 +98,22 @@ impl Value {
                 Value::StringArray(items.into_iter().map(|s| truncate_chars(s, max)).collect())
             }
             other => other,
+        }
+    }
+
+    pub(crate) fn from_otel(value: opentelemetry::Value) -> Self {
+        use opentelemetry::{Array, Value as O};
+        let text = |s: opentelemetry::StringValue| Cow::Owned(s.as_str().to_owned());
+        match value {
+            O::Bool(v) => Value::Bool(v),
+            O::I64(v) => Value::I64(v),
+            O::F64(v) => Value::F64(v),
+            O::String(v) => Value::String(text(v)),
+            O::Array(Array::Bool(v)) => Value::BoolArray(v),
+            O::Array(Array::I64(v)) => Value::I64Array(v),
+            O::Array(Array::F64(v)) => Value::F64Array(v),
+            O::Array(Array::String(v)) => Value::StringArray(v.into_iter().map(text).collect()),
+            other => Value::String(Cow::Owned(other.to_string())),
         }
     }
 
@@ -388,6 +420,14 @@ impl KeyValue {
             self.key.into_otel(),
             self.value.truncated(max_value_chars).into_otel(),
         )
+    }
+
+    /// An OpenTelemetry attribute (from a custom sampler) as ours.
+    pub(crate) fn from_otel(kv: opentelemetry::KeyValue) -> Self {
+        KeyValue {
+            key: Key::from(kv.key.as_str().to_owned()),
+            value: Value::from_otel(kv.value),
+        }
     }
 }
 

@@ -1,97 +1,134 @@
 //! Exporters: where finished spans go. One file per wire format.
 //!
-//! Every exporter runs behind a batch processor on its own thread, so the application never
-//! waits on the network, and behind a layer that counts and logs (rate-limited) failures.
+//! Every exporter runs on the pipeline's export thread (`queue.rs`), so the application
+//! never waits on the network, behind a layer that counts and logs (rate-limited) failures.
 
 pub mod console;
+pub(crate) mod convert;
 pub mod jaeger;
-mod monitored;
+pub(crate) mod monitored;
 mod otlp;
-mod queue;
+pub(crate) mod queue;
 #[cfg(feature = "zipkin")]
 mod zipkin;
 
 pub use console::ConsoleExporter;
 pub use jaeger::JaegerAgentExporter;
 
-use opentelemetry_sdk::trace::SpanExporter;
-
-use crate::config::{BatchSettings, ConfigError, Exporter, Settings};
-use monitored::Monitored;
-pub(crate) use queue::{BatchObserver, QueueProcessor};
 use std::sync::Arc;
 
-/// What the export thread needs besides the exporter.
-#[derive(Clone)]
-pub(crate) struct ExportSetup {
-    pub batch: BatchSettings,
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use crate::config::{ConfigError, Exporter, Settings};
+use crate::pipeline::{Parts, Pipeline};
+use crate::sampling::Sampler;
+use crate::stats::Counters;
+use monitored::Monitored;
+pub(crate) use queue::BatchObserver;
+use queue::Sinks;
+
+/// Everything a pipeline is started from except its exporter (whose type varies).
+pub(crate) struct Setup {
+    pub settings: Settings,
+    pub sampler: Sampler,
     pub observers: Vec<Arc<dyn BatchObserver>>,
+    /// Also print every batch (`print_traces(true)`).
+    pub console_copy: bool,
+    pub resource: Resource,
+    pub metrics: Option<crate::metrics::SpanMetrics>,
 }
 
-/// A span processor for `exporter`: the bounded queue and its export thread.
-pub(crate) fn batch_processor<E: SpanExporter + 'static>(
-    exporter: E,
-    name: String,
-    setup: &ExportSetup,
-) -> QueueProcessor {
-    QueueProcessor::start(
-        Monitored::new(exporter, name, true),
-        setup.batch,
-        setup.observers.clone(),
-        true,
-    )
+impl Setup {
+    /// Starts the pipeline exporting to `exporter` (counted in `stats()` under `name`).
+    pub(crate) fn start<E: SpanExporter + 'static>(self, exporter: Option<(E, String)>) -> Pipeline {
+        self.start_with_stats(exporter, None)
+    }
+
+    fn start_with_stats<E: SpanExporter + 'static>(
+        self,
+        exporter: Option<(E, String)>,
+        jaeger_stats: Option<jaeger::JaegerAgentStatsHandle>,
+    ) -> Pipeline {
+        let counters = Arc::new(Counters::default());
+        let console = self
+            .console_copy
+            .then(|| Monitored::new(ConsoleExporter::stdout(), "console output".to_owned(), None));
+        let exporter = exporter.map(|(e, name)| Monitored::new(e, name, Some(Arc::clone(&counters))));
+        Pipeline::start(Parts {
+            settings: self.settings,
+            sampler: self.sampler,
+            sinks: Sinks {
+                exporter,
+                console,
+                observers: self.observers,
+            },
+            resource: self.resource,
+            counters,
+            jaeger_stats,
+            metrics: self.metrics,
+        })
+    }
 }
 
-/// The extra processor of `print_traces(true)`: a console copy that `stats()` ignores.
-pub(crate) fn console_copy(batch: &BatchSettings) -> QueueProcessor {
-    let exporter = Monitored::new(ConsoleExporter::stdout(), "console output".to_owned(), false);
-    QueueProcessor::start(exporter, *batch, Vec::new(), false)
-}
-
-/// The configured built-in exporter's processor (`None` for [`Exporter::None`]), and the
-/// Jaeger exporter's own counters when that is the exporter.
-pub(crate) fn built_in(
-    settings: &Settings,
-    setup: &ExportSetup,
-) -> Result<Option<(QueueProcessor, Option<jaeger::JaegerAgentStatsHandle>)>, ConfigError> {
+/// Starts the pipeline of the configured built-in exporter.
+pub(crate) fn start_built_in(setup: Setup) -> Result<Pipeline, ConfigError> {
+    let settings = &setup.settings;
     // Failures are logged under this name, so a missing collector names its address.
     let name = format!(
         "{} export to {}",
         settings.exporter,
         settings.endpoint_description()
     );
-    let processor = match settings.exporter {
-        Exporter::None => return Ok(None),
-        Exporter::Otlp => batch_processor(otlp::http(settings)?, name, setup),
-        Exporter::OtlpGrpc => batch_processor(otlp::grpc(settings)?, name, setup),
+    Ok(match settings.exporter {
+        Exporter::None => setup.start::<Discard>(None),
+        Exporter::Otlp => {
+            let exporter = otlp::http(settings)?;
+            setup.start(Some((exporter, name)))
+        }
+        Exporter::OtlpGrpc => {
+            let exporter = otlp::grpc(settings)?;
+            setup.start(Some((exporter, name)))
+        }
         Exporter::JaegerAgent => {
             let exporter = JaegerAgentExporter::new(settings.jaeger_host.clone(), settings.jaeger_port);
             let stats = exporter.stats_handle();
-            return Ok(Some((batch_processor(exporter, name, setup), Some(stats))));
+            setup.start_with_stats(Some((exporter, name)), Some(stats))
         }
-        Exporter::Console => batch_processor(ConsoleExporter::stdout(), name, setup),
-        Exporter::Zipkin => zipkin_processor(settings, name, setup)?,
-    };
-    Ok(Some((processor, None)))
+        Exporter::Console => {
+            let console_copy = false;
+            Setup {
+                console_copy,
+                ..setup
+            }
+            .start(Some((ConsoleExporter::stdout(), name)))
+        }
+        Exporter::Zipkin => start_zipkin(setup, name)?,
+    })
 }
 
 #[cfg(feature = "zipkin")]
-fn zipkin_processor(
-    settings: &Settings,
-    name: String,
-    setup: &ExportSetup,
-) -> Result<QueueProcessor, ConfigError> {
-    Ok(batch_processor(zipkin::exporter(settings)?, name, setup))
+fn start_zipkin(setup: Setup, name: String) -> Result<Pipeline, ConfigError> {
+    let exporter = zipkin::exporter(&setup.settings)?;
+    Ok(setup.start(Some((exporter, name))))
 }
 
 #[cfg(not(feature = "zipkin"))]
-fn zipkin_processor(
-    _settings: &Settings,
-    _name: String,
-    _setup: &ExportSetup,
-) -> Result<QueueProcessor, ConfigError> {
+fn start_zipkin(_setup: Setup, _name: String) -> Result<Pipeline, ConfigError> {
     Err(ConfigError::Exporter {
         exporter: Exporter::Zipkin,
         reason: "maximus-trace was built without the `zipkin` feature".to_owned(),
     })
+}
+
+/// The exporter of a pipeline that exports nothing (`Exporter::None`): its batches are only
+/// seen by the span metrics.
+#[derive(Debug)]
+pub(crate) struct Discard;
+
+impl SpanExporter for Discard {
+    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+        Ok(())
+    }
 }

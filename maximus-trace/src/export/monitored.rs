@@ -1,15 +1,14 @@
 //! The layer around every exporter: counts what was exported, and logs failures through the
 //! `log` facade at most once per interval, so a missing collector is visible but never floods.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use crate::stats::COUNTERS;
+use crate::stats::Counters;
 
 const LOG_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -17,8 +16,8 @@ const LOG_INTERVAL: Duration = Duration::from_secs(10);
 pub(crate) struct Monitored<E> {
     inner: E,
     name: String,
-    /// Whether this exporter's results feed `stats()` (not for the extra console copy).
-    counted: bool,
+    /// The counters this exporter's results feed (`None` for the extra console copy).
+    counters: Option<Arc<Counters>>,
     failures: Mutex<FailureLog>,
 }
 
@@ -30,18 +29,18 @@ struct FailureLog {
 }
 
 impl<E: SpanExporter> Monitored<E> {
-    pub fn new(inner: E, name: String, counted: bool) -> Self {
+    pub fn new(inner: E, name: String, counters: Option<Arc<Counters>>) -> Self {
         Monitored {
             inner,
             name,
-            counted,
+            counters,
             failures: Mutex::new(FailureLog::default()),
         }
     }
 
     fn on_failure(&self, error: &dyn std::fmt::Display, spans: usize) {
-        if self.counted {
-            COUNTERS.failed(spans);
+        if let Some(counters) = &self.counters {
+            counters.failed(spans);
         }
         let Ok(mut log) = self.failures.lock() else { return };
         log.failing = true;
@@ -64,8 +63,8 @@ impl<E: SpanExporter> Monitored<E> {
     }
 
     fn on_success(&self, spans: usize) {
-        if self.counted {
-            COUNTERS.exported(spans);
+        if let Some(counters) = &self.counters {
+            counters.exported(spans);
         }
         let Ok(mut log) = self.failures.lock() else { return };
         if std::mem::take(&mut log.failing) {
@@ -76,44 +75,9 @@ impl<E: SpanExporter> Monitored<E> {
     }
 }
 
-/// The SDK appends every `set_attribute`; the specification (and our docs) say a later
-/// value replaces an earlier one. Done here, on the export thread, off the caller's path.
-fn keep_last_attribute_values(span: &mut SpanData) {
-    if !has_duplicate_keys(&span.attributes) {
-        return;
-    }
-    let mut index: HashMap<opentelemetry::Key, usize> = HashMap::with_capacity(span.attributes.len());
-    let mut kept: Vec<opentelemetry::KeyValue> = Vec::with_capacity(span.attributes.len());
-    for kv in span.attributes.drain(..) {
-        match index.get(&kv.key) {
-            Some(&i) => kept[i].value = kv.value,
-            None => {
-                index.insert(kv.key.clone(), kept.len());
-                kept.push(kv);
-            }
-        }
-    }
-    span.attributes = kept;
-}
-
-/// Pairwise comparison is cheapest for the usual handful of attributes; a set keeps large
-/// spans (up to the count limit, 128 by default) linear.
-fn has_duplicate_keys(attributes: &[opentelemetry::KeyValue]) -> bool {
-    const PAIRWISE_UP_TO: usize = 16;
-    if attributes.len() <= PAIRWISE_UP_TO {
-        return attributes
-            .iter()
-            .enumerate()
-            .any(|(i, kv)| attributes[i + 1..].iter().any(|later| later.key == kv.key));
-    }
-    let mut seen = HashSet::with_capacity(attributes.len());
-    !attributes.iter().all(|kv| seen.insert(&kv.key))
-}
-
 impl<E: SpanExporter> SpanExporter for Monitored<E> {
-    async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let spans = batch.len();
-        batch.iter_mut().for_each(keep_last_attribute_values);
         let result = self.inner.export(batch).await;
         match &result {
             Ok(()) => self.on_success(spans),

@@ -35,12 +35,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SpanData;
 
 use crate::config::{BatchSettings, ConfigError};
 use crate::env::Env;
-use crate::export::{BatchObserver, ExportSetup, QueueProcessor};
+use crate::export::BatchObserver;
 use aggregate::Aggregator;
 use listener::PrometheusListener;
 
@@ -211,21 +210,6 @@ impl SpanMetrics {
 
     fn lock_listener(&self) -> std::sync::MutexGuard<'_, Option<PrometheusListener>> {
         self.listener.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// With `Exporter::None` nothing is exported, but metrics still need an export thread to see
-/// the batches: this one discards them after the observers have.
-pub(crate) fn observer_only_processor(setup: &ExportSetup) -> QueueProcessor {
-    QueueProcessor::start(Discard, setup.batch, setup.observers.clone(), false)
-}
-
-#[derive(Debug)]
-struct Discard;
-
-impl SpanExporter for Discard {
-    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
-        Ok(())
     }
 }
 

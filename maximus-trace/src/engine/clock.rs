@@ -1,0 +1,78 @@
+//! The span clock: raw counter readings on the caller's thread, wall time on the export
+//! thread.
+//!
+//! A span's start and end are `quanta` raw readings (the TSC where it is invariant, else the
+//! monotonic clock): about 12 ns here, where `SystemTime::now()` costs 40. The export thread
+//! turns them into wall time against an anchor it takes per batch (a raw reading and
+//! `SystemTime::now()` side by side), so a calibration error only scales the short distance
+//! between a span and its batch, never the process's uptime.
+
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+/// A raw clock reading; only differences and [`WallClock`] give it meaning.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Ticks(pub u64);
+
+static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+
+/// The process's clock, calibrated on first use (under a millisecond): `init()` calls this so
+/// no span ever pays for the calibration.
+pub(crate) fn clock() -> &'static quanta::Clock {
+    CLOCK.get_or_init(quanta::Clock::new)
+}
+
+/// Reads the clock.
+#[inline]
+pub(crate) fn now() -> Ticks {
+    Ticks(clock().raw())
+}
+
+/// Converts readings to wall time, anchored at the moment it was made.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WallClock {
+    raw: u64,
+    wall: SystemTime,
+}
+
+impl WallClock {
+    pub(crate) fn anchor() -> Self {
+        let clock = clock();
+        WallClock {
+            raw: clock.raw(),
+            wall: SystemTime::now(),
+        }
+    }
+
+    pub(crate) fn wall_time(&self, ticks: Ticks) -> SystemTime {
+        let clock = clock();
+        if ticks.0 <= self.raw {
+            let back = Duration::from_nanos(clock.delta_as_nanos(ticks.0, self.raw));
+            self.wall.checked_sub(back).unwrap_or(self.wall)
+        } else {
+            self.wall + Duration::from_nanos(clock.delta_as_nanos(self.raw, ticks.0))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readings_map_to_wall_time_in_order() {
+        let before = SystemTime::now();
+        let a = now();
+        std::thread::sleep(Duration::from_millis(20));
+        let b = now();
+        let anchor = WallClock::anchor();
+        let (wa, wb) = (anchor.wall_time(a), anchor.wall_time(b));
+        let after = SystemTime::now();
+        assert!(wa < wb);
+        let gap = wb.duration_since(wa).unwrap();
+        assert!(gap >= Duration::from_millis(19), "{gap:?}");
+        // Generous bounds: the clocks are read at slightly different moments.
+        assert!(wa + Duration::from_millis(5) >= before && wb <= after + Duration::from_millis(5));
+        assert!(clock().delta(a.0, b.0) >= Duration::from_millis(19));
+    }
+}

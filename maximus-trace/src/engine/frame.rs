@@ -1,0 +1,71 @@
+//! Frames: the stack of current spans of one thread, and what a span hands its children.
+
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use opentelemetry::baggage::Baggage;
+use opentelemetry::trace::TraceState;
+
+use super::cell::SpanCell;
+use super::ids::SpanIds;
+
+/// A copy of `baggage` (the type is not `Clone`).
+pub(crate) fn copy_baggage(baggage: &Baggage) -> Baggage {
+    baggage
+        .iter()
+        .map(|(k, (v, m))| (k.clone(), (v.clone(), m.clone())))
+        .collect()
+}
+
+/// What a span passes to its children besides ids: the W3C `tracestate` and the baggage that
+/// came with the request. Shared, since nearly every span has none.
+#[derive(Debug, Default)]
+pub(crate) struct Inherited {
+    pub trace_state: Option<TraceState>,
+    pub baggage: Option<Baggage>,
+}
+
+impl Inherited {
+    /// `None` when there is nothing to carry.
+    pub(crate) fn shared(trace_state: Option<TraceState>, baggage: Option<Baggage>) -> Option<Arc<Self>> {
+        let trace_state = trace_state.filter(|t| !t.header().is_empty());
+        let baggage = baggage.filter(|b| b.len() > 0);
+        (trace_state.is_some() || baggage.is_some()).then(|| Arc::new(Inherited { trace_state, baggage }))
+    }
+
+    pub(crate) fn trace_state(inherited: &Option<Arc<Self>>) -> Option<&TraceState> {
+        inherited.as_ref().and_then(|i| i.trace_state.as_ref())
+    }
+}
+
+/// Where the record of a current span is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Target {
+    /// Not sampled: nothing to record.
+    Unrecorded,
+    /// In this thread's buffer, at this index.
+    Local(usize),
+    /// In the buffer of another thread (the span was made current here by
+    /// `in_current_span`): operations go to that thread's mailbox.
+    Thread(u64),
+    /// Behind the lock of a [`SpanCell`], kept alive by whoever pushed the frame (the guard
+    /// or the future holds the `Arc` until the frame is popped).
+    Cell(NonNull<SpanCell>),
+}
+
+/// One current span of this thread.
+#[derive(Debug)]
+pub(crate) struct Frame {
+    pub ids: SpanIds,
+    pub inherited: Option<Arc<Inherited>>,
+    pub target: Target,
+    /// The OpenTelemetry context made current beside this frame, when bridging is on.
+    pub otel: Option<opentelemetry::ContextGuard>,
+}
+
+/// A span to hang a new span under.
+#[derive(Clone, Debug)]
+pub(crate) struct Parent {
+    pub ids: SpanIds,
+    pub inherited: Option<Arc<Inherited>>,
+}

@@ -1,0 +1,230 @@
+//! The part of a thread's span state that other threads may touch: its buffer of records
+//! (the export thread takes the ended ones while the thread is idle), its counters (read by
+//! `stats()`), and its mailbox (operations other threads make on its open spans).
+//!
+//! The buffer is owned by a small state machine rather than a lock: the owning thread marks
+//! it `BUSY` once per outermost span (one compare-and-swap) and `IDLE` when its span stack
+//! empties (one store); the export thread only steals an `IDLE` buffer. So a span costs no
+//! atomic read-modify-write, and a thread that went quiet still has its ended spans exported.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use super::ids::SpanId;
+use super::record::{EventRecord, Record};
+use crate::span::Status;
+use crate::value::KeyValue;
+
+const IDLE: u8 = 0;
+const BUSY: u8 = 1;
+const STEALING: u8 = 2;
+
+/// Ended (and, while the thread is busy, open) records of one pipeline generation.
+#[derive(Debug, Default)]
+pub(crate) struct Buffer {
+    pub records: Vec<Record>,
+    /// The pipeline generation the records belong to.
+    pub generation: u64,
+}
+
+/// An operation another thread made on one of this thread's open spans.
+#[derive(Debug)]
+pub(crate) enum Op {
+    SetAttribute(KeyValue),
+    AddEvent(EventRecord),
+    SetStatus(Status),
+}
+
+#[derive(Debug)]
+pub(crate) struct ThreadShared {
+    /// Identifies the thread in span handles that other threads hold.
+    pub token: u64,
+    state: AtomicU8,
+    buffer: UnsafeCell<Buffer>,
+    /// Spans started and ended on this thread, for the pipeline generation `counted`.
+    started: AtomicU64,
+    ended: AtomicU64,
+    counted: AtomicU64,
+    has_mail: AtomicBool,
+    mail: Mutex<Vec<(SpanId, Op)>>,
+}
+
+// SAFETY: `buffer` is only touched by whoever moved `state` away from `IDLE` (the owner to
+// `BUSY`, the export thread to `STEALING`), with acquire/release ordering on `state`.
+unsafe impl Sync for ThreadShared {}
+
+impl ThreadShared {
+    pub(crate) fn new(token: u64) -> Self {
+        ThreadShared {
+            token,
+            state: AtomicU8::new(IDLE),
+            buffer: UnsafeCell::new(Buffer::default()),
+            started: AtomicU64::new(0),
+            ended: AtomicU64::new(0),
+            counted: AtomicU64::new(0),
+            has_mail: AtomicBool::new(false),
+            mail: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Owner: takes the buffer. Waits only while the export thread is swapping it out.
+    pub(crate) fn acquire(&self) {
+        while self
+            .state
+            .compare_exchange_weak(IDLE, BUSY, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::thread::yield_now();
+        }
+    }
+
+    /// Owner: gives the buffer back to the export thread.
+    pub(crate) fn release(&self) {
+        self.state.store(IDLE, Ordering::Release);
+    }
+
+    /// The buffer, for the owner between [`acquire`](Self::acquire) and
+    /// [`release`](Self::release).
+    ///
+    /// # Safety
+    /// The caller is the owning thread and holds the buffer (`acquire` without `release`),
+    /// and no other reference to the buffer is alive.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn buffer(&self) -> &mut Buffer {
+        // SAFETY: per the contract, the state machine makes this the only access.
+        unsafe { &mut *self.buffer.get() }
+    }
+
+    /// Export thread: takes the records of an idle thread, leaving `spare` in their place.
+    /// Gives `spare` back when the thread is busy or has nothing.
+    pub(crate) fn steal(&self, generation: u64, spare: Vec<Record>) -> Result<Vec<Record>, Vec<Record>> {
+        if self
+            .state
+            .compare_exchange(IDLE, STEALING, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return Err(spare);
+        }
+        // SAFETY: `STEALING` excludes the owner until the store below.
+        let buffer = unsafe { &mut *self.buffer.get() };
+        let taken = if buffer.records.is_empty() {
+            Err(spare)
+        } else if buffer.generation != generation {
+            // Left over from a pipeline that has shut down: nobody will export them.
+            buffer.records.clear();
+            Err(spare)
+        } else {
+            Ok(std::mem::replace(&mut buffer.records, spare))
+        };
+        self.state.store(IDLE, Ordering::Release);
+        taken
+    }
+
+    /// Owner: counts a started span for pipeline `generation` (plain load and store: only
+    /// this thread writes the counters).
+    #[inline]
+    pub(crate) fn count_started(&self, generation: u64) {
+        self.switch_counters(generation);
+        let n = self.started.load(Ordering::Relaxed);
+        self.started.store(n + 1, Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn count_ended(&self, generation: u64) {
+        self.switch_counters(generation);
+        let n = self.ended.load(Ordering::Relaxed);
+        self.ended.store(n + 1, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn switch_counters(&self, generation: u64) {
+        if self.counted.load(Ordering::Relaxed) != generation {
+            self.started.store(0, Ordering::Relaxed);
+            self.ended.store(0, Ordering::Relaxed);
+            // Release: a reader that sees the new generation sees the reset counters.
+            self.counted.store(generation, Ordering::Release);
+        }
+    }
+
+    /// (started, ended) for `generation`, zero if this thread counts another.
+    pub(crate) fn counters(&self, generation: u64) -> (u64, u64) {
+        if self.counted.load(Ordering::Acquire) != generation {
+            return (0, 0);
+        }
+        (
+            self.started.load(Ordering::Relaxed),
+            self.ended.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Another thread: leaves an operation for the span `span_id`, applied by the owner the
+    /// next time one of its spans ends (dropped if that span has ended by then).
+    pub(crate) fn post(&self, span_id: SpanId, op: Op) {
+        self.mail
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((span_id, op));
+        self.has_mail.store(true, Ordering::Release);
+    }
+
+    /// Owner: the operations waiting, if any (one relaxed load when there are none).
+    #[inline]
+    pub(crate) fn take_mail(&self) -> Option<Vec<(SpanId, Op)>> {
+        if !self.has_mail.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.take_mail_slow()
+    }
+
+    #[cold]
+    fn take_mail_slow(&self) -> Option<Vec<(SpanId, Op)>> {
+        self.has_mail.store(false, Ordering::Relaxed);
+        let mail = std::mem::take(&mut *self.mail.lock().unwrap_or_else(PoisonError::into_inner));
+        (!mail.is_empty()).then_some(mail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_buffer_is_not_stolen_and_an_idle_one_is() {
+        let shared = ThreadShared::new(1);
+        shared.acquire();
+        // SAFETY: acquired above, on this thread, and no other reference exists.
+        unsafe { shared.buffer() }.generation = 7;
+        unsafe { shared.buffer() }.records.push(Record::moved());
+        assert!(shared.steal(7, Vec::new()).is_err());
+        shared.release();
+        assert_eq!(shared.steal(7, Vec::new()).map(|r| r.len()).ok(), Some(1));
+        assert!(shared.steal(7, Vec::new()).is_err(), "nothing left");
+    }
+
+    #[test]
+    fn records_of_another_generation_are_discarded_not_stolen() {
+        let shared = ThreadShared::new(1);
+        shared.acquire();
+        // SAFETY: as above.
+        unsafe { shared.buffer() }.generation = 1;
+        unsafe { shared.buffer() }.records.push(Record::moved());
+        shared.release();
+        assert!(shared.steal(2, Vec::new()).is_err());
+        shared.acquire();
+        // SAFETY: as above.
+        assert!(unsafe { shared.buffer() }.records.is_empty());
+        shared.release();
+    }
+
+    #[test]
+    fn counters_restart_for_a_new_generation() {
+        let shared = ThreadShared::new(1);
+        shared.count_started(1);
+        shared.count_ended(1);
+        assert_eq!(shared.counters(1), (1, 1));
+        shared.count_started(2);
+        assert_eq!(shared.counters(1), (0, 0));
+        assert_eq!(shared.counters(2), (1, 0));
+    }
+}

@@ -1,0 +1,173 @@
+//! Starting a span: the sampling decision, then (for a recorded span) its attributes,
+//! evaluated only now, outside any engine state, since they are user code.
+
+use std::sync::Arc;
+
+use opentelemetry_sdk::trace::SamplingDecision;
+
+use super::frame::{Inherited, Parent};
+use super::ids::SpanIds;
+use super::limits;
+use super::record::{LinkRecord, More, Start, convert_attributes};
+use super::small_str::SmallStr;
+use crate::pipeline::Pipeline;
+use crate::span::SpanKind;
+use crate::value::KeyValue;
+
+/// The outcome of a start.
+pub(crate) enum Begin {
+    /// Not sampled: ids to propagate, nothing to record.
+    Unrecorded(SpanIds, Option<Arc<Inherited>>),
+    /// A record to start.
+    Recorded(Begun),
+}
+
+pub(crate) struct Begun {
+    pub ids: SpanIds,
+    pub inherited: Option<Arc<Inherited>>,
+    pub start: Start,
+}
+
+/// Decides whether the span with `ids` (trace id chosen, span id new) is recorded and, if
+/// so, gathers its record's content.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn decide<I>(
+    pipeline: &Pipeline,
+    parent: Option<Parent>,
+    root_inherited: Option<Arc<Inherited>>,
+    mut ids: SpanIds,
+    name: SmallStr,
+    kind: SpanKind,
+    attributes: impl FnOnce() -> I,
+    links: Vec<LinkRecord>,
+) -> Begin
+where
+    I: IntoIterator<Item = KeyValue>,
+{
+    let inherited = match &parent {
+        Some(p) => p.inherited.clone(),
+        None => root_inherited,
+    };
+    match pipeline
+        .sampler
+        .fast(parent.as_ref().map(|p| &p.ids), ids.trace_id)
+    {
+        Some(false) => Begin::Unrecorded(ids, inherited),
+        Some(true) => {
+            ids.sampled = true;
+            let limits = limits::current();
+            let (attributes, dropped) = convert_attributes(attributes(), &limits, limits.attribute_count);
+            let more = more(&inherited, links, dropped);
+            Begin::Recorded(Begun {
+                ids,
+                inherited,
+                start: Start {
+                    ids,
+                    parent: parent.map(|p| p.ids),
+                    name,
+                    kind,
+                    attributes,
+                    more,
+                    sampled: true,
+                },
+            })
+        }
+        None => ask_custom(
+            pipeline,
+            parent,
+            inherited,
+            ids,
+            name,
+            kind,
+            attributes().into_iter().collect(),
+            links,
+        ),
+    }
+}
+
+/// Events, links and trace state are rare: box them only when there are some.
+fn more(
+    inherited: &Option<Arc<Inherited>>,
+    links: Vec<LinkRecord>,
+    dropped_attributes: u32,
+) -> Option<Box<More>> {
+    let trace_state = Inherited::trace_state(inherited).cloned();
+    if trace_state.is_none() && links.is_empty() && dropped_attributes == 0 {
+        return None;
+    }
+    let max_links = limits::current().link_count;
+    let dropped_links = links.len().saturating_sub(max_links) as u32;
+    let mut links = links;
+    links.truncate(max_links);
+    Some(Box::new(More {
+        links,
+        trace_state,
+        dropped_attributes,
+        dropped_links,
+        ..More::default()
+    }))
+}
+
+#[cold]
+#[allow(clippy::too_many_arguments)]
+fn ask_custom(
+    pipeline: &Pipeline,
+    parent: Option<Parent>,
+    inherited: Option<Arc<Inherited>>,
+    mut ids: SpanIds,
+    name: SmallStr,
+    kind: SpanKind,
+    mut attributes: Vec<KeyValue>,
+    links: Vec<LinkRecord>,
+) -> Begin {
+    let value_length = limits::value_length();
+    let otel_attributes: Vec<opentelemetry::KeyValue> = attributes
+        .iter()
+        .cloned()
+        .map(|kv| kv.into_otel(value_length))
+        .collect();
+    let otel_links: Vec<opentelemetry::trace::Link> = links
+        .iter()
+        .map(|l| {
+            let trace_state = l.trace_state.clone().unwrap_or_default();
+            opentelemetry::trace::Link::with_context(l.ids.to_otel(trace_state))
+        })
+        .collect();
+    let result = pipeline.sampler.ask(
+        parent.as_ref(),
+        ids.trace_id,
+        name.as_str(),
+        kind,
+        &otel_attributes,
+        &otel_links,
+    );
+    let baggage = inherited
+        .as_ref()
+        .and_then(|i| i.baggage.as_ref())
+        .map(super::frame::copy_baggage);
+    let inherited = Inherited::shared(Some(result.trace_state), baggage);
+    let sampled = match result.decision {
+        SamplingDecision::Drop => return Begin::Unrecorded(ids, inherited),
+        SamplingDecision::RecordOnly => false,
+        SamplingDecision::RecordAndSample => true,
+    };
+    ids.sampled = sampled;
+    attributes.extend(result.attributes.into_iter().map(KeyValue::from_otel));
+    let limits = limits::current();
+    let (attributes, dropped) = convert_attributes(attributes, &limits, limits.attribute_count);
+    let more = more(&inherited, links, dropped);
+    Begin::Recorded(Begun {
+        ids,
+        inherited,
+        start: Start {
+            ids,
+            parent: parent.map(|p| p.ids),
+            name,
+            kind,
+            attributes,
+            more,
+            sampled,
+        },
+    })
+}

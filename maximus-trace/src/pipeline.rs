@@ -1,0 +1,250 @@
+//! A running pipeline: the sampler spans ask, the queue ended spans go to, the export
+//! thread behind it, and the counters. The global one (installed by `init()`) takes spans
+//! through per-thread buffers; a standalone one (`build()`) takes them one at a time.
+
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SpanExporter;
+
+use crate::config::Settings;
+use crate::engine::{Record, local, registry};
+use crate::export::queue::{NOT_GLOBAL, Queue, Sinks, Worker};
+use crate::manager::FlushError;
+use crate::sampling::Sampler;
+use crate::stats::{Counters, Stats};
+
+/// Generations start at 1 ([`NOT_GLOBAL`] is 0).
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) struct Pipeline {
+    active: AtomicBool,
+    /// Tells this pipeline's records from those of earlier ones in thread buffers.
+    pub generation: u64,
+    pub settings: Settings,
+    pub sampler: Sampler,
+    queue: Arc<Queue>,
+    counters: Arc<Counters>,
+    /// `generation` once installed as the global pipeline, else [`NOT_GLOBAL`].
+    global: Arc<AtomicU64>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    /// The Jaeger exporter's own counters (trimmed and oversized spans), when it is in use.
+    pub jaeger_stats: Option<crate::export::jaeger::JaegerAgentStatsHandle>,
+    /// Span metrics, when switched on.
+    pub metrics: Option<crate::metrics::SpanMetrics>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("service", &self.settings.service_name)
+            .field("exporter", &self.settings.exporter)
+            .field("active", &self.is_active())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything a pipeline is started from.
+pub(crate) struct Parts<E> {
+    pub settings: Settings,
+    pub sampler: Sampler,
+    pub sinks: Sinks<E>,
+    pub resource: Resource,
+    pub counters: Arc<Counters>,
+    pub jaeger_stats: Option<crate::export::jaeger::JaegerAgentStatsHandle>,
+    pub metrics: Option<crate::metrics::SpanMetrics>,
+}
+
+impl Pipeline {
+    /// Starts the export thread.
+    pub(crate) fn start<E: SpanExporter + 'static>(parts: Parts<E>) -> Self {
+        crate::engine::clock::clock();
+        let queue = Arc::new(Queue::new(&parts.settings.batch, Arc::clone(&parts.counters)));
+        let global = Arc::new(AtomicU64::new(NOT_GLOBAL));
+        let worker = Worker {
+            queue: Arc::clone(&queue),
+            sinks: parts.sinks,
+            batch: parts.settings.batch,
+            resource: parts.resource,
+            global: Arc::clone(&global),
+        }
+        .spawn();
+        Pipeline {
+            active: AtomicBool::new(true),
+            generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
+            settings: parts.settings,
+            sampler: parts.sampler,
+            queue,
+            counters: parts.counters,
+            global,
+            worker: Mutex::new(worker),
+            jaeger_stats: parts.jaeger_stats,
+            metrics: parts.metrics,
+        }
+    }
+
+    pub(crate) fn is_active(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    fn is_global(&self) -> bool {
+        self.global.load(Ordering::Relaxed) != NOT_GLOBAL
+    }
+
+    /// Takes a thread buffer of records; returns an empty buffer.
+    pub(crate) fn exchange(&self, chunk: Vec<Record>) -> Vec<Record> {
+        self.queue.exchange(chunk)
+    }
+
+    /// Takes one ended record, counting its end here (it was not counted by a thread).
+    pub(crate) fn push(&self, record: Record, count_end: bool) {
+        if count_end {
+            self.counters.ended(1);
+        }
+        self.queue.push(record);
+    }
+
+    pub(crate) fn count_started(&self) {
+        self.counters.started(1);
+    }
+
+    pub(crate) fn count_ended(&self) {
+        self.counters.ended(1);
+    }
+
+    /// The counts of a thread that is exiting.
+    pub(crate) fn retire_counts(&self, started: u64, ended: u64) {
+        self.counters.started(started);
+        self.counters.ended(ended);
+    }
+
+    pub(crate) fn force_flush(&self) -> Result<(), FlushError> {
+        if self.is_global() {
+            local::flush_this_thread();
+        }
+        let flushed = self
+            .queue
+            .flush(Duration::from_secs(5))
+            .map_err(|e| FlushError::new(e.to_string()));
+        // After the spans: their batches have just updated the span metrics.
+        if let Some(metrics) = &self.metrics {
+            metrics.flush();
+        }
+        flushed
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let mut stats = self.counters.snapshot();
+        if self.is_global() {
+            registry::for_each(|thread| {
+                let (started, ended) = thread.counters(self.generation);
+                stats.spans_started += started;
+                stats.spans_ended += ended;
+            });
+        }
+        if let Some(jaeger) = &self.jaeger_stats {
+            let j = jaeger.stats();
+            stats.spans_trimmed = j.spans_trimmed;
+            stats.spans_dropped_too_large = j.spans_dropped_too_large;
+        }
+        stats
+    }
+
+    /// Stops accepting spans, exports what is left and shuts the exporter down on a helper
+    /// thread, waiting at most the configured time: a hung exporter (or a runtime that the
+    /// exporter needs and that is blocked on us) cannot hold the caller.
+    pub(crate) fn shutdown(&self) {
+        if !self.active.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        if self.is_global() {
+            local::flush_this_thread();
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.stop();
+        }
+        let timeout = self.settings.shutdown_timeout;
+        let queue = Arc::clone(&self.queue);
+        let (done, wait) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("maximus-trace-shutdown".into())
+            .spawn(move || {
+                let _ = done.send(queue.shutdown(timeout));
+            });
+        if spawned.is_err() {
+            log::warn!("maximus-trace: could not start the shutdown thread; spans may be lost");
+            return;
+        }
+        match wait.recv_timeout(timeout + Duration::from_millis(100)) {
+            Ok(Ok(())) => {
+                let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
+                if let Some(worker) = worker {
+                    let _ = worker.join();
+                }
+                log::debug!("maximus-trace: pipeline shut down");
+            }
+            Ok(Err(e)) => log::warn!("maximus-trace: shutdown did not complete cleanly: {e}"),
+            Err(_) => {
+                log::warn!("maximus-trace: shutdown gave up after {timeout:?}; unsent spans were dropped")
+            }
+        }
+    }
+}
+
+/// The global pipeline, for the per-span path (a pointer into the leaked global manager).
+static GLOBAL: AtomicPtr<Pipeline> = AtomicPtr::new(std::ptr::null_mut());
+static GLOBAL_GENERATION: AtomicU64 = AtomicU64::new(NOT_GLOBAL);
+
+/// Makes `pipeline` (owned by the leaked global manager, so never freed) the global one.
+pub(crate) fn install_global(pipeline: &'static Pipeline) {
+    pipeline.global.store(pipeline.generation, Ordering::Release);
+    GLOBAL_GENERATION.store(pipeline.generation, Ordering::Relaxed);
+    GLOBAL.store(pipeline as *const Pipeline as *mut Pipeline, Ordering::Release);
+}
+
+/// The global pipeline (active or shut down), if `init()` ever made one.
+#[inline]
+pub(crate) fn global() -> Option<&'static Pipeline> {
+    let ptr = GLOBAL.load(Ordering::Acquire);
+    // SAFETY: non-null pointers in GLOBAL point into a manager leaked by `init()`.
+    (!ptr.is_null()).then(|| unsafe { &*ptr })
+}
+
+/// The global pipeline's generation (what per-thread counters count for).
+#[inline]
+pub(crate) fn global_generation() -> u64 {
+    GLOBAL_GENERATION.load(Ordering::Relaxed)
+}
+
+/// The pipeline a span belongs to.
+#[derive(Clone, Debug)]
+pub(crate) enum PipelineRef {
+    /// Spans go through thread buffers.
+    Global(&'static Pipeline),
+    /// Spans go straight to this pipeline's queue.
+    Standalone(Arc<Pipeline>),
+}
+
+impl std::ops::Deref for PipelineRef {
+    type Target = Pipeline;
+
+    fn deref(&self) -> &Pipeline {
+        match self {
+            PipelineRef::Global(p) => p,
+            PipelineRef::Standalone(p) => p,
+        }
+    }
+}
+
+impl PipelineRef {
+    /// Counts a span start where this pipeline counts them.
+    pub(crate) fn count_started(&self) {
+        match self {
+            PipelineRef::Global(p) => local::count(true, p.generation),
+            PipelineRef::Standalone(p) => p.count_started(),
+        }
+    }
+}
