@@ -34,29 +34,48 @@ pub fn enter<const N: usize>(
     if !enabled() {
         return None;
     }
-    Some(enter_enabled(name.into(), kind, attributes))
+    // Under a span that is not sampled: a few instructions, inline.
+    if local::share_frame() {
+        return Some(SpanGuard::local(crate::engine::SpanId::SHARED_FRAME));
+    }
+    Some(enter_enabled(name, kind, attributes))
 }
 
 /// The recording half of [`enter`], out of line so the callers' off path stays a load and a
-/// branch.
+/// branch. Generic over the name's type, so a literal name compiles to the literal path.
 #[inline(never)]
 fn enter_enabled<const N: usize>(
-    name: Cow<'static, str>,
+    name: impl Into<Cow<'static, str>>,
     kind: SpanKind,
     attributes: impl FnOnce() -> [KeyValue; N],
 ) -> SpanGuard {
     let Some(pipeline) = crate::pipeline::global() else {
         return SpanGuard::none();
     };
+    let span_id = match name.into() {
+        // Every `#[trace_span]` and nearly every `span!` name is a literal.
+        Cow::Borrowed(name) => local::enter_current(pipeline, name, kind, attributes),
+        Cow::Owned(name) => enter_owned_name(pipeline, name, kind, attributes),
+    };
+    span_id.map_or_else(SpanGuard::none, SpanGuard::local)
+}
+
+#[cold]
+#[inline(never)]
+fn enter_owned_name<const N: usize>(
+    pipeline: &'static crate::pipeline::Pipeline,
+    name: String,
+    kind: SpanKind,
+    attributes: impl FnOnce() -> [KeyValue; N],
+) -> Option<crate::engine::SpanId> {
     local::enter(
         pipeline,
         None,
-        SmallStr::from_cow(name),
+        SmallStr::from_string(name),
         kind,
         attributes,
         Vec::new(),
     )
-    .map_or_else(SpanGuard::none, SpanGuard::entered)
 }
 
 /// Marks the guard's span failed when the function returned `Err`.

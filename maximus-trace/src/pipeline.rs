@@ -26,6 +26,8 @@ pub(crate) struct Pipeline {
     pub generation: u64,
     pub settings: Settings,
     pub sampler: Sampler,
+    /// Spans take the short path: a built-in sampler and no OpenTelemetry context bridge.
+    pub short_path: bool,
     queue: Arc<Queue>,
     counters: Arc<Counters>,
     /// `generation` once installed as the global pipeline, else [`NOT_GLOBAL`].
@@ -72,11 +74,13 @@ impl Pipeline {
             global: Arc::clone(&global),
         }
         .spawn();
+        let short_path = !parts.settings.otel_context && !matches!(parts.sampler, Sampler::Custom(_));
         Pipeline {
             active: AtomicBool::new(true),
             generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
             settings: parts.settings,
             sampler: parts.sampler,
+            short_path,
             queue,
             counters: parts.counters,
             global,
@@ -139,6 +143,7 @@ impl Pipeline {
     pub(crate) fn stats(&self) -> Stats {
         let mut stats = self.counters.snapshot();
         if self.is_global() {
+            local::publish_counts();
             registry::for_each(|thread| {
                 let (started, ended) = thread.counters(self.generation);
                 stats.spans_started += started;

@@ -71,6 +71,21 @@ impl Sampler {
         })
     }
 
+    /// Whether a span under a span that is not sampled is never sampled either (so it can
+    /// share its parent's frame): parent-based, or never sampling.
+    pub(crate) fn children_follow_parent(&self) -> bool {
+        matches!(
+            self,
+            Sampler::Builtin {
+                parent_based: true,
+                ..
+            } | Sampler::Builtin {
+                root: Root::Never,
+                ..
+            }
+        )
+    }
+
     /// Asks the custom sampler (the slow path: OpenTelemetry types are built for it).
     pub(crate) fn ask(
         &self,

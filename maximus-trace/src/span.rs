@@ -2,14 +2,17 @@
 //! [`SpanBuilder`] that starts them.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use crate::engine::cell::SpanCell;
+use crate::engine::handle::EndCount;
 use crate::engine::record::{EventRecord, LinkRecord, Record};
 use crate::engine::shared::Op;
 use crate::engine::start::{self, Begin};
-use crate::engine::{Handle, Inherited, Parent, RecordRef, SmallStr, clock, local};
+use crate::engine::{Handle, Inherited, Parent, RecordRef, SmallStr, SpanId, clock, local};
 use crate::pipeline::{self, PipelineRef};
 use crate::propagation::RemoteParent;
 use crate::value::{IntoValue, Key, KeyValue};
@@ -179,13 +182,11 @@ impl Span {
     /// ends then.
     #[inline]
     pub fn enter(self) -> SpanGuard {
-        if let Some(handle) = &self.handle {
-            local::push_handle(handle);
-        }
-        SpanGuard {
-            span: self,
-            _not_send: PhantomData,
-        }
+        let Some(handle) = &self.handle else {
+            return SpanGuard::none();
+        };
+        local::push_handle(handle);
+        SpanGuard::owning(self)
     }
 
     /// True for the no-op span of disabled tracing.
@@ -214,11 +215,11 @@ impl Drop for Span {
 fn end_owned(handle: Handle) {
     match handle.record {
         RecordRef::Cell(cell) => cell.end(),
-        RecordRef::Unrecorded(Some(pipeline)) => pipeline.count_ended(),
-        RecordRef::Unrecorded(None) => local::count(false, pipeline::global_generation()),
-        // Only a guard holds such a span, and the guard ends it; reaching here means the
-        // guard was taken apart on its own thread: end it the same way.
-        RecordRef::Thread(_) => local::exit(handle.ids.span_id),
+        RecordRef::Unrecorded(EndCount::Standalone(pipeline)) => pipeline.count_ended(),
+        RecordRef::Unrecorded(EndCount::Global) => local::count(false, pipeline::global_generation()),
+        RecordRef::Unrecorded(EndCount::Done) => {}
+        // Only a guard's view holds such a span, and the guard ends it.
+        RecordRef::Thread(_) => {}
     }
 }
 
@@ -230,8 +231,13 @@ fn end_owned(handle: Handle) {
 #[must_use = "the span ends as soon as the guard is dropped; bind it with `let _span = ...`"]
 #[derive(Debug)]
 pub struct SpanGuard {
-    /// `Span::none()` when tracing is off: the guard's drop is then one branch.
-    span: Span,
+    /// A span of this thread's stack, ended by its id (the usual guard: two words, nothing
+    /// to drop but this); `INVALID` for the other kinds.
+    local: SpanId,
+    /// What [`SpanGuard::span`] lends: for a made-current [`Span`], that span (owned and
+    /// ended by the guard); for a span of this thread's stack, a view built on first use.
+    /// Dropped by hand, so an empty one costs the usual guard nothing.
+    span: ManuallyDrop<OnceCell<Box<Span>>>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -242,52 +248,90 @@ impl SpanGuard {
     #[inline]
     pub(crate) fn none() -> Self {
         SpanGuard {
-            span: Span::none(),
+            local: SpanId::INVALID,
+            span: ManuallyDrop::new(OnceCell::new()),
             _not_send: PhantomData,
         }
     }
 
     /// A guard for a span whose frame [`local::enter`] already pushed.
     #[inline]
-    pub(crate) fn entered(handle: Handle) -> Self {
+    pub(crate) fn local(span_id: SpanId) -> Self {
         SpanGuard {
-            span: Span::from_handle(handle),
+            local: span_id,
+            span: ManuallyDrop::new(OnceCell::new()),
+            _not_send: PhantomData,
+        }
+    }
+
+    fn owning(span: Span) -> Self {
+        SpanGuard {
+            local: SpanId::INVALID,
+            span: ManuallyDrop::new(OnceCell::from(Box::new(span))),
             _not_send: PhantomData,
         }
     }
 
     fn handle(&self) -> Option<&Handle> {
-        self.span.handle()
+        self.span().handle()
     }
 
     /// The span behind the guard.
     pub fn span(&self) -> &Span {
-        if self.span.handle.is_some() {
-            &self.span
-        } else {
-            &NO_SPAN
+        if !self.local.is_valid() {
+            return self.span.get().map_or(&NO_SPAN, |s| s);
         }
+        self.span
+            .get_or_init(|| Box::new(Self::view_of(self.local).map_or_else(Span::none, Span::from_handle)))
+    }
+
+    /// A handle on this thread's span `span_id`; for a span sharing its parent's frame,
+    /// that frame's ids, not recording.
+    fn view_of(span_id: SpanId) -> Option<Handle> {
+        if span_id == SpanId::SHARED_FRAME {
+            return local::current().map(|h| Handle {
+                record: RecordRef::Unrecorded(EndCount::Done),
+                ..h
+            });
+        }
+        local::handle_of(span_id)
     }
 
     /// Leaves the span (restores the previous current span) without ending it.
     pub fn exit(mut self) -> Span {
-        let Some(handle) = self.span.handle.take() else {
+        let local = std::mem::replace(&mut self.local, SpanId::INVALID);
+        if !local.is_valid() {
+            let Some(owned) = self.span.take() else {
+                return Span::none();
+            };
+            if let Some(handle) = owned.handle() {
+                local::pop(handle.ids.span_id);
+            }
+            return *owned;
+        }
+        if let Some(mut view) = self.span.take() {
+            view.handle = None;
+        }
+        if local == SpanId::SHARED_FRAME {
+            // Counted as ended when it started: the span given back records nothing and
+            // counts nothing.
+            return Self::view_of(local).map_or_else(Span::none, Span::from_handle);
+        }
+        let Some(handle) = local::handle_of(local) else {
             return Span::none();
         };
-        match handle.record {
-            RecordRef::Thread(_) => match (local::take(handle.ids.span_id), pipeline::global()) {
-                (Some(record), Some(pipeline)) => Span::from_handle(Handle {
-                    record: RecordRef::Cell(Arc::new(SpanCell::new(PipelineRef::Global(pipeline), record))),
-                    ..handle
-                }),
-                _ => Span::from_handle(Handle {
-                    record: RecordRef::Unrecorded(None),
-                    ..handle
-                }),
-            },
+        match (local::take(local), pipeline::global()) {
+            (Some(record), Some(pipeline)) => Span::from_handle(Handle {
+                record: RecordRef::Cell(Arc::new(SpanCell::new(PipelineRef::Global(pipeline), record))),
+                ..handle
+            }),
+            // Not sampled: the frame is gone, the ids live on.
             _ => {
-                local::pop(handle.ids.span_id);
-                Span::from_handle(handle)
+                local::pop(local);
+                Span::from_handle(Handle {
+                    record: RecordRef::Unrecorded(EndCount::Global),
+                    ..handle
+                })
             }
         }
     }
@@ -298,26 +342,37 @@ impl SpanGuard {
 impl Drop for SpanGuard {
     #[inline]
     fn drop(&mut self) {
-        if let Some(handle) = self.span.handle.take() {
-            exit_guard(handle);
+        if self.span.get().is_some() {
+            self.drop_span();
+        }
+        if self.local.is_valid() && self.local != SpanId::SHARED_FRAME {
+            local::exit(self.local);
         }
     }
 }
 
-/// Ends the guard's span and takes its frame off the stack.
-#[inline]
-fn exit_guard(handle: Handle) {
-    match handle.record {
-        // The span's own record and frame: one call ends both.
-        RecordRef::Thread(_) | RecordRef::Unrecorded(None) => local::exit(handle.ids.span_id),
-        RecordRef::Cell(cell) => {
-            local::pop(handle.ids.span_id);
-            cell.end();
+impl SpanGuard {
+    /// Ends an owned span, or forgets a view (the span of the stack ends by its id).
+    #[cold]
+    fn drop_span(&mut self) {
+        if let Some(span) = self.span.get_mut() {
+            if self.local.is_valid() {
+                span.handle = None;
+            } else {
+                exit_owned(span);
+            }
         }
-        RecordRef::Unrecorded(Some(pipeline)) => {
-            local::pop(handle.ids.span_id);
-            pipeline.count_ended();
-        }
+        // SAFETY: dropped once, here; the field is not used again.
+        unsafe { ManuallyDrop::drop(&mut self.span) };
+    }
+}
+
+/// Takes an owned span's frame off the stack and ends the span.
+#[cold]
+fn exit_owned(span: &mut Span) {
+    if let Some(handle) = span.handle.take() {
+        local::pop(handle.ids.span_id);
+        end_owned(handle);
     }
 }
 
@@ -474,8 +529,8 @@ impl SpanBuilder {
         match begin {
             Begin::Unrecorded(ids, inherited) => {
                 let counter = match &pipeline {
-                    PipelineRef::Global(_) => None,
-                    PipelineRef::Standalone(p) => Some(Arc::clone(p)),
+                    PipelineRef::Global(_) => EndCount::Global,
+                    PipelineRef::Standalone(p) => EndCount::Standalone(Arc::clone(p)),
                 };
                 Span::from_handle(Handle {
                     ids,
@@ -509,7 +564,7 @@ impl SpanBuilder {
                     move || attributes,
                     self.links,
                 )
-                .map_or_else(SpanGuard::none, SpanGuard::entered)
+                .map_or_else(SpanGuard::none, SpanGuard::local)
             }
             _ => self.start().enter(),
         }

@@ -25,6 +25,7 @@ pub(crate) fn set(on: bool) {
     ON.store(on, Ordering::Relaxed);
 }
 
+#[inline]
 fn on() -> bool {
     ON.load(Ordering::Relaxed)
 }
@@ -64,12 +65,6 @@ pub(crate) fn attach(frame: &mut Frame) {
     if on() {
         frame.otel = Some(context_of(frame.ids, &frame.inherited).attach());
     }
-}
-
-/// Restores the OpenTelemetry context a frame made current.
-#[cold]
-pub(crate) fn detach(frame: Frame) {
-    drop(frame);
 }
 
 /// An OpenTelemetry context whose span has `ids` (not recording: its record is ours).

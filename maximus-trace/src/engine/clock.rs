@@ -8,6 +8,7 @@
 //! between a span and its batch, never the process's uptime.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// A raw clock reading; only differences and [`WallClock`] give it meaning.
@@ -16,16 +17,49 @@ pub(crate) struct Ticks(pub u64);
 
 static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
 
+/// `quanta` reads the TSC on this machine: read it inline (its `raw()` is a call).
+static TSC: AtomicBool = AtomicBool::new(false);
+
 /// The process's clock, calibrated on first use (under a millisecond): `init()` calls this so
 /// no span ever pays for the calibration.
 pub(crate) fn clock() -> &'static quanta::Clock {
-    CLOCK.get_or_init(quanta::Clock::new)
+    CLOCK.get_or_init(|| {
+        let clock = quanta::Clock::new();
+        TSC.store(reads_tsc(&clock), Ordering::Relaxed);
+        clock
+    })
 }
 
 /// Reads the clock.
 #[inline]
 pub(crate) fn now() -> Ticks {
+    #[cfg(target_arch = "x86_64")]
+    if TSC.load(Ordering::Relaxed) {
+        // SAFETY: `rdtsc` exists on every x86_64 CPU; `TSC` is set only where it is invariant.
+        return Ticks(unsafe { std::arch::x86_64::_rdtsc() });
+    }
     Ticks(clock().raw())
+}
+
+/// Whether `clock` counts TSC ticks: the CPU has the invariant TSC and `rdtscp` that
+/// `quanta` asks for, and a reading of `clock` falls between two TSC readings.
+#[cfg(target_arch = "x86_64")]
+fn reads_tsc(clock: &quanta::Clock) -> bool {
+    use std::arch::x86_64::{__cpuid, _rdtsc};
+    // SAFETY: `cpuid` and `rdtsc` exist on every x86_64 CPU.
+    unsafe {
+        let invariant = __cpuid(0x8000_0000).eax >= 0x8000_0007 && __cpuid(0x8000_0007).edx & (1 << 8) != 0;
+        let rdtscp = __cpuid(0x8000_0001).edx & (1 << 27) != 0;
+        let before = _rdtsc();
+        let raw = clock.raw();
+        let after = _rdtsc();
+        invariant && rdtscp && (before..=after).contains(&raw)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn reads_tsc(_clock: &quanta::Clock) -> bool {
+    false
 }
 
 /// Converts readings to wall time, anchored at the moment it was made.

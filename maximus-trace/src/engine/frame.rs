@@ -61,6 +61,25 @@ pub(crate) struct Frame {
     pub target: Target,
     /// The OpenTelemetry context made current beside this frame, when bridging is on.
     pub otel: Option<opentelemetry::ContextGuard>,
+    /// Spans started under this one share this frame (it is not sampled, and so are they).
+    pub shares: bool,
+}
+
+impl Frame {
+    pub(crate) fn new(ids: SpanIds, inherited: Option<Arc<Inherited>>, target: Target) -> Self {
+        Frame {
+            ids,
+            inherited,
+            target,
+            otel: None,
+            shares: false,
+        }
+    }
+
+    /// This frame, shared by the spans started under it when `shares`.
+    pub(crate) fn sharing(self, shares: bool) -> Self {
+        Frame { shares, ..self }
+    }
 }
 
 /// A span to hang a new span under.

@@ -8,20 +8,30 @@ use super::frame::{Inherited, Parent};
 use super::ids::SpanIds;
 use super::local;
 use super::record::{EventRecord, Record};
-use super::registry;
 use super::shared::Op;
 use crate::span::Status;
 
 /// Where a span's record is.
 #[derive(Clone, Debug)]
 pub(crate) enum RecordRef {
-    /// Not sampled: nothing is recorded. The pipeline is kept to count the span's end
-    /// when it is a standalone manager's (`None`: the global pipeline).
-    Unrecorded(Option<Arc<crate::pipeline::Pipeline>>),
+    /// Not sampled: nothing is recorded; the span's end is counted as this says.
+    Unrecorded(EndCount),
     /// In the buffer of the thread with this token, found through that thread's frames.
     Thread(u64),
     /// Behind a lock.
     Cell(Arc<SpanCell>),
+}
+
+/// Where the end of a span that records nothing is counted.
+#[derive(Clone, Debug)]
+pub(crate) enum EndCount {
+    /// By this thread, for the global pipeline.
+    Global,
+    /// By a standalone manager's pipeline.
+    Standalone(Arc<crate::pipeline::Pipeline>),
+    /// Already counted (a span that shared its parent's frame), or a view of a span that
+    /// something else ends.
+    Done,
 }
 
 /// A started span: its ids, what its children inherit, and where its record is.
@@ -33,14 +43,6 @@ pub(crate) struct Handle {
 }
 
 impl Handle {
-    pub(crate) fn unrecorded(ids: SpanIds, inherited: Option<Arc<Inherited>>) -> Self {
-        Handle {
-            ids,
-            inherited,
-            record: RecordRef::Unrecorded(None),
-        }
-    }
-
     /// This span as the parent of a new one.
     pub(crate) fn as_parent(&self) -> Parent {
         Parent {
@@ -60,8 +62,8 @@ impl Handle {
             RecordRef::Thread(owner) => {
                 if local::token() == Some(*owner) {
                     local::with_record(self.ids.span_id, |r| apply(r, op));
-                } else if let Some(thread) = registry::find(*owner) {
-                    thread.post(self.ids.span_id, op);
+                } else {
+                    super::buffer::post(*owner, self.ids.span_id, op);
                 }
             }
         }

@@ -57,6 +57,8 @@ pub(crate) struct SpanId(pub u64);
 
 impl SpanId {
     pub(crate) const INVALID: SpanId = SpanId(0);
+    /// Marks the guard of a span that shares its parent's frame (never generated).
+    pub(crate) const SHARED_FRAME: SpanId = SpanId(u64::MAX);
 
     pub(crate) fn is_valid(self) -> bool {
         self.0 != 0
@@ -136,11 +138,20 @@ impl IdGenerator {
         IdGenerator(fastrand::Rng::new())
     }
 
+    /// A generator to be [`reseed`](Self::reseed)ed before use (for a `const` thread-local).
+    pub(crate) const fn unseeded() -> Self {
+        IdGenerator(fastrand::Rng::with_seed(0))
+    }
+
+    pub(crate) fn reseed(&mut self) {
+        self.0.seed(fastrand::u64(..));
+    }
+
     #[inline]
     pub(crate) fn span_id(&mut self) -> SpanId {
         loop {
             let id = self.0.u64(..);
-            if id != 0 {
+            if id != 0 && id != u64::MAX {
                 return SpanId(id);
             }
         }

@@ -1,245 +1,325 @@
-//! The per-thread half of the engine: the stack of current spans (frames), the id
-//! generator, and the buffer that sampled spans are recorded into.
+//! The current span of this thread, and the spans recorded on it.
 //!
-//! A sync span's record is written once, into this thread's buffer, when the span starts;
-//! its frame remembers the index; ending it stores the end time. Every 64 records, at a
-//! flush, or when the export thread's clock ticks, the ended records go to the pipeline's
-//! queue in one move. Nothing here locks or allocates per span (the buffer is reused).
+//! A sync span (`span!`, `#[trace_span]`, `SpanBuilder::entered`) is recorded into this
+//! thread's buffer when it starts: its record is written once, in place, and its frame on
+//! the stack remembers the index; ending it stores the end time. Spans recorded elsewhere
+//! (futures, owned spans) are made current by pushing a frame that points at them.
+//!
+//! A span started under a span that is not sampled (with a sampler whose children follow
+//! their parent) records nothing and shares its parent's frame: no id, no push, no pop. Only
+//! its trace id would be observable, and that is the parent's anyway.
 
-use std::cell::{OnceCell, RefCell, RefMut};
+use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::bridge;
+use super::buffer;
 use super::clock;
 use super::frame::{Frame, Inherited, Parent, Target};
-use super::handle::{Handle, RecordRef};
+use super::handle::{EndCount, Handle, RecordRef};
 use super::ids::{IdGenerator, SpanId, SpanIds};
-use super::record::Record;
-use super::registry;
-use super::shared::{Op, ThreadShared};
+use super::record::{Attr, LinkRecord, More, Record, State};
+use super::small_str::SmallStr;
 use super::start::{Begin, decide};
-use crate::pipeline::{self, Pipeline, PipelineRef};
+use super::thread::{self, FAST, Inner, Local};
+use crate::pipeline::{self, Pipeline};
 
-/// Ended records a thread keeps before handing them to the pipeline's queue.
-pub(crate) const HANDOFF: usize = 64;
-
-/// Bumped by the export thread on every scheduled tick and flush: a busy thread hands its
-/// ended records over at its next span end when it sees a new value.
-static EPOCH: AtomicU64 = AtomicU64::new(0);
-
-pub(crate) fn bump_epoch() {
-    EPOCH.fetch_add(1, Ordering::Relaxed);
-}
-
-struct Local {
-    shared: OnceCell<Arc<ThreadShared>>,
-    inner: RefCell<Inner>,
-}
-
-struct Inner {
-    frames: Vec<Frame>,
-    ids: IdGenerator,
-    /// This thread holds its buffer (from its first record until its stack empties).
-    busy: bool,
-    epoch: u64,
-    /// An empty buffer, ready to replace the one handed over.
-    spare: Vec<Record>,
-}
-
-thread_local! {
-    static LOCAL: Local = Local {
-        shared: OnceCell::new(),
-        inner: RefCell::new(Inner {
-            frames: Vec::new(),
-            ids: IdGenerator::new(),
-            busy: false,
-            epoch: EPOCH.load(Ordering::Relaxed),
-            spare: Vec::new(),
-        }),
-    };
-}
-
-impl Local {
-    fn shared(&self) -> &Arc<ThreadShared> {
-        self.shared.get_or_init(registry::register)
-    }
-
-    /// The state, unless this thread is already inside the engine (a logger or a `Drop`
-    /// that makes spans while we work): such re-entrant spans are not recorded.
-    fn inner(&self) -> Option<RefMut<'_, Inner>> {
-        self.inner.try_borrow_mut().ok()
-    }
-}
-
-impl Drop for Local {
-    /// The thread is exiting: its ended records go to the queue, its counters to the
-    /// pipeline, and it leaves the registry.
-    fn drop(&mut self) {
-        let Some(shared) = self.shared.get() else { return };
-        let inner = self.inner.get_mut();
-        if !inner.busy {
-            shared.acquire();
-        }
-        inner.frames.clear();
-        // SAFETY: acquired above (or held since the last record), on the owning thread.
-        let buffer = unsafe { shared.buffer() };
-        let records = std::mem::take(&mut buffer.records);
-        shared.release();
-        if let Some(pipeline) = pipeline::global() {
-            if pipeline.generation == buffer.generation
-                && records.iter().any(|r| r.state == super::record::State::Done)
-            {
-                drop(pipeline.exchange(records));
-            }
-            let (started, ended) = shared.counters(pipeline.generation);
-            pipeline.retire_counts(started, ended);
-        }
-        registry::unregister(shared.token);
-    }
-}
-
-/// This thread's token, as span handles name their owner.
-pub(crate) fn token() -> Option<u64> {
-    LOCAL.try_with(|l| l.shared().token).ok()
-}
+pub(crate) use super::buffer::{bump_epoch, deliver, flush_this_thread};
+pub(crate) use super::thread::{publish_counts, token};
 
 // ---- reading the current span ----
 
 /// The span a new span hangs under by default: the current frame, else (when bridging) the
 /// OpenTelemetry context's span.
 pub(crate) fn parent() -> Option<Parent> {
-    let top = LOCAL
-        .try_with(|l| {
-            let inner = l.inner.try_borrow().ok()?;
-            inner.frames.last().map(|f| Parent {
-                ids: f.ids,
-                inherited: f.inherited.clone(),
-            })
+    let top = thread::with(|l| {
+        let inner = l.peek()?;
+        inner.frames.last().map(|f| Parent {
+            ids: f.ids,
+            inherited: f.inherited.clone(),
         })
-        .ok()
-        .flatten();
+    })
+    .flatten();
     top.or_else(bridge::otel_parent)
 }
 
 /// The ids of the current span.
 pub(crate) fn current_ids() -> Option<SpanIds> {
-    LOCAL
-        .try_with(|l| l.inner.try_borrow().ok()?.frames.last().map(|f| f.ids))
-        .ok()
-        .flatten()
+    thread::with(|l| l.peek()?.frames.last().map(|f| f.ids)).flatten()
 }
 
 /// A handle on the current span, for `Span::current()`.
 pub(crate) fn current() -> Option<Handle> {
-    LOCAL
-        .try_with(|l| {
-            let inner = l.inner.try_borrow().ok()?;
-            let frame = inner.frames.last()?;
-            let record = match frame.target {
-                Target::Unrecorded => RecordRef::Unrecorded(None),
-                Target::Local(_) => RecordRef::Thread(l.shared().token),
-                Target::Thread(owner) => RecordRef::Thread(owner),
-                // SAFETY: the frame's pusher keeps the `Arc` alive while the frame exists.
-                Target::Cell(ptr) => RecordRef::Cell(unsafe {
-                    Arc::increment_strong_count(ptr.as_ptr());
-                    Arc::from_raw(ptr.as_ptr())
-                }),
-            };
-            Some(Handle {
-                ids: frame.ids,
-                inherited: frame.inherited.clone(),
-                record,
-            })
+    thread::with(|l| {
+        let inner = l.peek()?;
+        let frame = inner.frames.last()?;
+        Some(Handle {
+            ids: frame.ids,
+            inherited: frame.inherited.clone(),
+            record: record_ref(l, frame.target),
         })
-        .ok()
-        .flatten()
+    })
+    .flatten()
+}
+
+/// How a handle reaches the record a frame points at.
+fn record_ref(local: &Local, target: Target) -> RecordRef {
+    match target {
+        Target::Unrecorded => RecordRef::Unrecorded(EndCount::Done),
+        Target::Local(_) => RecordRef::Thread(local.shared().token),
+        Target::Thread(owner) => RecordRef::Thread(owner),
+        // SAFETY: the frame's pusher keeps the `Arc` alive while the frame exists.
+        Target::Cell(ptr) => RecordRef::Cell(unsafe {
+            Arc::increment_strong_count(ptr.as_ptr());
+            Arc::from_raw(ptr.as_ptr())
+        }),
+    }
+}
+
+/// A handle on this thread's span `span_id` (for a guard's `span()`).
+pub(crate) fn handle_of(span_id: SpanId) -> Option<Handle> {
+    thread::with(|local| {
+        let inner = local.peek()?;
+        let frame = inner.frames.iter().rev().find(|f| f.ids.span_id == span_id)?;
+        Some(Handle {
+            ids: frame.ids,
+            inherited: frame.inherited.clone(),
+            record: match frame.target {
+                Target::Local(_) => RecordRef::Thread(local.shared().token),
+                _ => RecordRef::Unrecorded(EndCount::Done),
+            },
+        })
+    })
+    .flatten()
 }
 
 // ---- sync spans: recorded into this thread's buffer ----
 
-/// Starts a span of the global pipeline and makes it current: what `span!` and a sync
-/// `#[trace_span]` run (`parent: None`: under the current span), and `SpanBuilder::entered`.
-/// `None` inside the engine or at thread exit.
+/// A span about to start under a span whose children share its frame: counts it (started
+/// and, since it holds nothing, ended) and says so. Inline: a thread-local load and a branch
+/// when the answer is no.
+#[inline(always)]
+pub(crate) fn share_frame() -> bool {
+    FAST.with(|f| {
+        if !f.shares.get() {
+            return false;
+        }
+        f.started(pipeline::global_generation());
+        f.ended();
+        true
+    })
+}
+
+/// Starts a span of the global pipeline under the current one and makes it current: what
+/// `span!` and a sync `#[trace_span]` run. With a built-in sampler and no bridge it is
+/// decided, recorded and pushed under one borrow; attributes, being user code, are
+/// evaluated outside it.
 #[inline]
+pub(crate) fn enter_current<const N: usize>(
+    pipeline: &'static Pipeline,
+    name: &'static str,
+    kind: crate::SpanKind,
+    attributes: impl FnOnce() -> [crate::KeyValue; N],
+) -> Option<SpanId> {
+    if !pipeline.short_path {
+        return enter_general(pipeline, name, kind, attributes);
+    }
+    thread::with(|local| {
+        let shared = local.shared();
+        let (parent, ids, inherited) = {
+            let mut inner = local.inner()?;
+            let inner = &mut *inner;
+            FAST.with(|f| f.started(pipeline.generation));
+            let parent = inner.frames.last().map(|f| f.ids);
+            let ids = new_ids(&mut inner.ids, parent.as_ref());
+            let inherited = inner.frames.last().and_then(|f| f.inherited.clone());
+            if pipeline.sampler.fast(parent.as_ref(), ids.trace_id) != Some(true) {
+                let shares = pipeline.sampler.children_follow_parent();
+                inner.push(Frame::new(ids, inherited, Target::Unrecorded).sharing(shares));
+                return Some(ids.span_id);
+            }
+            let ids = SpanIds { sampled: true, ..ids };
+            if N == 0 {
+                record_current(
+                    shared,
+                    inner,
+                    pipeline.generation,
+                    parent,
+                    ids,
+                    inherited,
+                    name,
+                    kind,
+                    Vec::new(),
+                );
+                return Some(ids.span_id);
+            }
+            (parent, ids, inherited)
+        };
+        // Attributes are user code: evaluated with the engine's state released.
+        let limits = super::limits::current();
+        let (attributes, _) =
+            super::record::convert_attributes(attributes(), &limits, limits.attribute_count);
+        let mut inner = local.inner()?;
+        record_current(
+            shared,
+            &mut inner,
+            pipeline.generation,
+            parent,
+            ids,
+            inherited,
+            name,
+            kind,
+            attributes,
+        );
+        Some(ids.span_id)
+    })
+    .flatten()
+}
+
+/// Writes a sampled span's record into this thread's buffer and pushes its frame, both in
+/// place.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn record_current(
+    shared: &super::shared::ThreadShared,
+    inner: &mut Inner,
+    generation: u64,
+    parent: Option<SpanIds>,
+    ids: SpanIds,
+    inherited: Option<Arc<Inherited>>,
+    name: &'static str,
+    kind: crate::SpanKind,
+    attributes: Vec<Attr>,
+) {
+    let more = Inherited::trace_state(&inherited).map(|state| {
+        Box::new(More {
+            trace_state: Some(state.clone()),
+            ..More::default()
+        })
+    });
+    let index = buffer::open(shared, inner, generation);
+    // SAFETY: `open` took the buffer for this thread.
+    let records = &mut unsafe { shared.buffer() }.records;
+    records.reserve(1);
+    let at = clock::now();
+    records.spare_capacity_mut()[0].write(Record {
+        trace_id: ids.trace_id,
+        span_id: ids.span_id,
+        parent_id: parent.map_or(SpanId::INVALID, |p| p.span_id),
+        start: at,
+        end: at,
+        name: SmallStr::from_static(name),
+        attributes,
+        more,
+        kind,
+        state: State::Open,
+        parent_remote: parent.is_some_and(|p| p.remote),
+        sampled: true,
+    });
+    // SAFETY: the slot past the end was just written.
+    unsafe { records.set_len(index + 1) };
+    inner.frames.reserve(1);
+    inner.frames.spare_capacity_mut()[0].write(Frame::new(ids, inherited, Target::Local(index)));
+    let depth = inner.frames.len();
+    // SAFETY: as above.
+    unsafe { inner.frames.set_len(depth + 1) };
+    FAST.with(|f| f.shares.set(false));
+}
+
+/// [`enter_current`] with a custom sampler or the bridge: out of line, so the common path
+/// stays small.
+#[cold]
+#[inline(never)]
+fn enter_general<const N: usize>(
+    pipeline: &'static Pipeline,
+    name: &'static str,
+    kind: crate::SpanKind,
+    attributes: impl FnOnce() -> [crate::KeyValue; N],
+) -> Option<SpanId> {
+    enter(
+        pipeline,
+        None,
+        SmallStr::from_static(name),
+        kind,
+        attributes,
+        Vec::new(),
+    )
+}
+
+/// Starts a span of the global pipeline and makes it current (`parent: None`: under the
+/// current span), whatever the sampler: `SpanBuilder::entered`, and `span!` with a custom
+/// sampler or the bridge. `None` inside the engine or at thread exit.
 pub(crate) fn enter<I>(
     pipeline: &'static Pipeline,
     parent: Option<(Option<Parent>, Option<Arc<Inherited>>)>,
-    name: super::small_str::SmallStr,
+    name: SmallStr,
     kind: crate::SpanKind,
     attributes: impl FnOnce() -> I,
-    links: Vec<super::record::LinkRecord>,
-) -> Option<Handle>
+    links: Vec<LinkRecord>,
+) -> Option<SpanId>
 where
     I: IntoIterator<Item = crate::KeyValue>,
 {
-    LOCAL
-        .try_with(|local| {
-            let shared = local.shared();
-            let (parent, root_inherited, ids) = {
-                let mut inner = local.inner()?;
-                let (parent, root_inherited) = match parent {
-                    Some(given) => given,
-                    None => match inner.frames.last() {
-                        Some(f) => (
-                            Some(Parent {
-                                ids: f.ids,
-                                inherited: f.inherited.clone(),
-                            }),
-                            None,
-                        ),
-                        None => (bridge::otel_parent(), None),
-                    },
-                };
-                let ids = new_ids(&mut inner.ids, parent.as_ref());
-                (parent, root_inherited, ids)
-            };
-            shared.count_started(pipeline.generation);
-            let begun = match decide(
-                pipeline,
-                parent,
-                root_inherited,
-                ids,
-                name,
-                kind,
-                attributes,
-                links,
-            ) {
-                Begin::Unrecorded(ids, inherited) => {
-                    push(local, Frame::new(ids, inherited.clone(), Target::Unrecorded));
-                    return Some(Handle::unrecorded(ids, inherited));
-                }
-                Begin::Recorded(begun) => begun,
-            };
-            let (ids, inherited) = (begun.ids, begun.inherited.clone());
-            let at = clock::now();
-            let mut frame = Frame::new(ids, inherited.clone(), Target::Unrecorded);
-            bridge::attach(&mut frame);
+    thread::with(|local| {
+        let shared = local.shared();
+        let (parent, root_inherited, ids) = {
             let mut inner = local.inner()?;
-            let index = record(
-                shared,
-                &mut inner,
-                pipeline.generation,
-                Record::start(begun.start, at),
-            );
-            frame.target = Target::Local(index);
-            inner.frames.push(frame);
-            drop(inner);
-            Some(Handle {
-                ids,
-                inherited,
-                record: RecordRef::Thread(shared.token),
-            })
-        })
-        .ok()
-        .flatten()
+            let (parent, root_inherited) = match parent {
+                Some(given) => given,
+                None => match inner.frames.last() {
+                    Some(f) => (
+                        Some(Parent {
+                            ids: f.ids,
+                            inherited: f.inherited.clone(),
+                        }),
+                        None,
+                    ),
+                    None => (bridge::otel_parent(), None),
+                },
+            };
+            let ids = new_ids(&mut inner.ids, parent.as_ref().map(|p| &p.ids));
+            FAST.with(|f| f.started(pipeline.generation));
+            (parent, root_inherited, ids)
+        };
+        let begun = match decide(
+            pipeline,
+            parent,
+            root_inherited,
+            ids,
+            name,
+            kind,
+            attributes,
+            links,
+        ) {
+            Begin::Unrecorded(ids, inherited) => {
+                push(local, Frame::new(ids, inherited, Target::Unrecorded));
+                return Some(ids.span_id);
+            }
+            Begin::Recorded(begun) => begun,
+        };
+        let mut frame = Frame::new(begun.ids, begun.inherited, Target::Unrecorded);
+        bridge::attach(&mut frame);
+        let span_id = begun.ids.span_id;
+        let at = clock::now();
+        let mut inner = local.inner()?;
+        let index = buffer::push(
+            shared,
+            &mut inner,
+            pipeline.generation,
+            Record::start(begun.start, at),
+        );
+        frame.target = Target::Local(index);
+        inner.push(frame);
+        Some(span_id)
+    })
+    .flatten()
 }
 
 /// Trace id from the parent (or new), a new span id.
 #[inline]
-pub(crate) fn new_ids(generator: &mut IdGenerator, parent: Option<&Parent>) -> SpanIds {
+fn new_ids(generator: &mut IdGenerator, parent: Option<&SpanIds>) -> SpanIds {
     let trace_id = match parent {
-        Some(p) => p.ids.trace_id,
+        Some(p) => p.trace_id,
         None => generator.trace_id(),
     };
     SpanIds {
@@ -252,185 +332,128 @@ pub(crate) fn new_ids(generator: &mut IdGenerator, parent: Option<&Parent>) -> S
 
 /// New ids for a span started outside [`enter`] (a builder or a future).
 pub(crate) fn generate_ids(parent: Option<&Parent>) -> SpanIds {
-    LOCAL
-        .try_with(|l| match l.inner() {
-            Some(mut inner) => new_ids(&mut inner.ids, parent),
-            None => new_ids(&mut IdGenerator::new(), parent),
-        })
-        .unwrap_or_else(|_| new_ids(&mut IdGenerator::new(), parent))
+    let parent = parent.map(|p| &p.ids);
+    thread::with(|l| match l.inner() {
+        Some(mut inner) => new_ids(&mut inner.ids, parent),
+        None => new_ids(&mut IdGenerator::new(), parent),
+    })
+    .unwrap_or_else(|| new_ids(&mut IdGenerator::new(), parent))
 }
 
-/// Counts a span started (or ended) for the global pipeline on this thread.
+/// Counts a span started (or ended) for the global pipeline of `generation` on this thread.
 pub(crate) fn count(started: bool, generation: u64) {
-    let _ = LOCAL.try_with(|l| {
-        let shared = l.shared();
-        if started {
-            shared.count_started(generation);
-        } else {
-            shared.count_ended(generation);
+    let counted = thread::with(|l| {
+        FAST.with(|f| {
+            if started {
+                f.started(generation);
+            } else {
+                f.ended();
+            }
+        });
+        if l.peek().is_some_and(|inner| inner.frames.is_empty()) {
+            FAST.with(|f| f.publish(l.shared()));
         }
     });
-}
-
-/// Puts a record into this thread's buffer, taking the buffer first if needed; its index.
-fn record(shared: &ThreadShared, inner: &mut Inner, generation: u64, record: Record) -> usize {
-    if !inner.busy {
-        shared.acquire();
-        inner.busy = true;
-        if inner.spare.capacity() == 0 {
-            inner.spare = Vec::with_capacity(HANDOFF);
-        }
-    }
-    // SAFETY: held since `acquire` (here or earlier in this session), on the owning thread.
-    let buffer = unsafe { shared.buffer() };
-    if buffer.generation != generation {
-        adopt_generation(inner, &mut buffer.records, generation);
-        buffer.generation = generation;
-    }
-    if buffer.records.capacity() == 0 {
-        buffer.records = std::mem::take(&mut inner.spare);
-    }
-    buffer.records.push(record);
-    buffer.records.len() - 1
-}
-
-/// The buffer holds another pipeline's records: keep the open ones (their frames point at
-/// them), drop the ended ones (that pipeline has shut down).
-#[cold]
-fn adopt_generation(inner: &mut Inner, records: &mut Vec<Record>, _generation: u64) {
-    let mut kept = Vec::with_capacity(HANDOFF);
-    relocate_open(&mut inner.frames, records, &mut kept);
-    *records = kept;
-}
-
-/// Moves the records of open frames from `records` into `into`, repointing the frames.
-fn relocate_open(frames: &mut [Frame], records: &mut [Record], into: &mut Vec<Record>) {
-    for frame in frames {
-        if let Target::Local(i) = frame.target {
-            into.push(std::mem::replace(&mut records[i], Record::moved()));
-            frame.target = Target::Local(into.len() - 1);
+    if counted.is_none() {
+        if let Some(pipeline) = pipeline::global().filter(|p| p.generation == generation) {
+            if started {
+                pipeline.count_started();
+            } else {
+                pipeline.count_ended();
+            }
         }
     }
 }
 
-/// Ends the sync span `span_id` of this thread and pops its frame.
-#[inline]
+/// Ends the span `span_id` started by [`enter`] or [`enter_current`] and pops its frame.
+/// Out of line (a guard's drop stays a compare and a call), everything else inside.
+#[inline(never)]
 pub(crate) fn exit(span_id: SpanId) {
-    let at = clock::now();
-    let _ = LOCAL.try_with(|local| {
+    thread::with(|local| {
         let Some(mut inner) = local.inner() else { return };
-        let Some(frame) = pop_frame(&mut inner, span_id) else {
-            return;
-        };
-        let shared = local.shared();
-        shared.count_ended(pipeline::global_generation());
-        if let Target::Local(i) = frame.target {
-            // SAFETY: a `Local` frame exists, so this thread holds its buffer.
-            let buffer = unsafe { shared.buffer() };
-            if let Some(mail) = shared.take_mail() {
-                apply_mail(&inner.frames, &mut buffer.records, mail, Some((span_id, i)));
-            }
-            let record = &mut buffer.records[i];
-            if std::thread::panicking() {
-                crate::error::record_panic(record);
-            }
-            record.finish(at);
-            if buffer.records.len() >= HANDOFF || EPOCH.load(Ordering::Relaxed) != inner.epoch {
-                hand_off(shared, &mut inner);
-            }
+        let Some(top) = inner.frames.last() else { return };
+        if top.ids.span_id != span_id || top.inherited.is_some() || top.otel.is_some() {
+            drop(inner);
+            return exit_slow(local, span_id);
         }
-        after_pop(shared, &mut inner, frame);
+        let target = top.target;
+        let depth = inner.frames.len();
+        // SAFETY: the rest of a frame is `Copy`; with nothing owned there is nothing to drop.
+        unsafe { inner.frames.set_len(depth - 1) };
+        inner.top_changed();
+        ended(local, &mut inner, span_id, target);
     });
+}
+
+/// [`exit`] for a frame that owns something, or that is not on top (guards dropped out of
+/// order).
+#[cold]
+#[inline(never)]
+fn exit_slow(local: &Local, span_id: SpanId) {
+    let Some(mut inner) = local.inner() else { return };
+    let Some(frame) = pop_frame(&mut inner, span_id) else {
+        return;
+    };
+    ended(local, &mut inner, span_id, frame.target);
+    drop(inner);
+    // What a frame owns (inherited context, an OpenTelemetry guard) is dropped outside the
+    // borrow: an OpenTelemetry context may hold values whose drop runs user code.
+    drop(frame);
+}
+
+/// Counts the end of a span whose frame was just popped, and ends its record if it has one
+/// (stores the end time; hands the buffer over when due).
+#[inline(always)]
+fn ended(local: &Local, inner: &mut Inner, span_id: SpanId, target: Target) {
+    FAST.with(|f| f.ended());
+    if let Target::Local(index) = target {
+        let at = clock::now();
+        let shared = local.shared();
+        if shared.has_mail() || std::thread::panicking() {
+            end_unusual(shared, inner, span_id, index);
+        }
+        // SAFETY: the span's frame was `Local`, so this thread holds its buffer.
+        let buffer = unsafe { shared.buffer() };
+        debug_assert!(
+            index < buffer.records.len(),
+            "a Local frame points into the buffer"
+        );
+        // SAFETY: frames are repointed whenever records move (hand-off, new generation).
+        unsafe { buffer.records.get_unchecked_mut(index) }.finish(at);
+        if buffer::due(&buffer.records, inner) {
+            buffer::hand_off(shared, inner);
+        }
+    }
+    if inner.frames.is_empty() {
+        buffer::stack_emptied(local.shared(), inner);
+    }
+}
+
+/// Before a record ends: operations other threads left for it, a panic unwinding through it.
+#[cold]
+fn end_unusual(shared: &super::shared::ThreadShared, inner: &mut Inner, span_id: SpanId, index: usize) {
+    buffer::apply_mail(shared, inner, Some((span_id, index)));
+    if std::thread::panicking() {
+        // SAFETY: called from `ended`, which holds the buffer.
+        crate::error::record_panic(&mut unsafe { shared.buffer() }.records[index]);
+    }
 }
 
 /// Removes the frame of `span_id` (the top one, unless guards were dropped out of order).
-#[inline]
 fn pop_frame(inner: &mut Inner, span_id: SpanId) -> Option<Frame> {
-    match inner.frames.last() {
-        Some(top) if top.ids.span_id == span_id => inner.frames.pop(),
-        _ => {
-            let at = inner.frames.iter().rposition(|f| f.ids.span_id == span_id)?;
-            Some(inner.frames.remove(at))
-        }
-    }
-}
-
-/// After a frame left the stack: give the buffer back once the stack is empty.
-#[inline]
-fn after_pop(shared: &ThreadShared, inner: &mut Inner, frame: Frame) {
-    if inner.frames.is_empty() && inner.busy {
-        inner.busy = false;
-        shared.release();
-    }
-    if frame.otel.is_some() {
-        bridge::detach(frame);
-    }
-}
-
-/// Hands the ended records to the global pipeline's queue (or drops them when their
-/// pipeline is gone), keeping the open ones.
-#[cold]
-fn hand_off(shared: &ThreadShared, inner: &mut Inner) {
-    inner.epoch = EPOCH.load(Ordering::Relaxed);
-    // SAFETY: called with the buffer held.
-    let buffer = unsafe { shared.buffer() };
-    let mut fresh = std::mem::take(&mut inner.spare);
-    if fresh.capacity() == 0 {
-        fresh.reserve(HANDOFF);
-    }
-    relocate_open(&mut inner.frames, &mut buffer.records, &mut fresh);
-    let full = std::mem::replace(&mut buffer.records, fresh);
-    inner.spare = match pipeline::global().filter(|p| p.generation == buffer.generation) {
-        Some(pipeline) => pipeline.exchange(full),
-        None => {
-            let mut full = full;
-            full.clear();
-            full
-        }
-    };
-}
-
-/// Applies operations other threads left for this thread's open spans.
-#[cold]
-fn apply_mail(
-    frames: &[Frame],
-    records: &mut [Record],
-    mail: Vec<(SpanId, Op)>,
-    ending: Option<(SpanId, usize)>,
-) {
-    for (span_id, op) in mail {
-        let index = frames
-            .iter()
-            .rev()
-            .find_map(|f| match f.target {
-                Target::Local(i) if f.ids.span_id == span_id => Some(i),
-                _ => None,
-            })
-            .or_else(|| ending.filter(|(id, _)| *id == span_id).map(|(_, i)| i));
-        if let Some(i) = index {
-            super::handle::apply(&mut records[i], op);
-        }
-    }
+    let at = inner.frames.iter().rposition(|f| f.ids.span_id == span_id)?;
+    let frame = inner.frames.remove(at);
+    inner.top_changed();
+    Some(frame)
 }
 
 // ---- frames of spans recorded elsewhere (owned spans, futures) ----
 
-impl Frame {
-    pub(crate) fn new(ids: SpanIds, inherited: Option<Arc<Inherited>>, target: Target) -> Self {
-        Frame {
-            ids,
-            inherited,
-            target,
-            otel: None,
-        }
-    }
-}
-
 /// Makes a span current on this thread.
-fn push(local_frame: &Local, mut frame: Frame) {
+fn push(local: &Local, mut frame: Frame) {
     bridge::attach(&mut frame);
-    if let Some(mut inner) = local_frame.inner() {
-        inner.frames.push(frame);
+    if let Some(mut inner) = local.inner() {
+        inner.push(frame);
     }
 }
 
@@ -439,20 +462,24 @@ pub(crate) fn push_handle(handle: &Handle) {
     let target = match &handle.record {
         RecordRef::Unrecorded(_) => Target::Unrecorded,
         RecordRef::Thread(owner) => Target::Thread(*owner),
-        RecordRef::Cell(cell) => Target::Cell(std::ptr::NonNull::from(&**cell)),
+        RecordRef::Cell(cell) => Target::Cell(NonNull::from(&**cell)),
     };
     let frame = Frame::new(handle.ids, handle.inherited.clone(), target);
-    let _ = LOCAL.try_with(|l| push(l, frame));
+    thread::with(|l| push(l, frame));
 }
 
 /// Takes `span_id`'s frame off this thread's stack (pushed by [`push_handle`]).
 pub(crate) fn pop(span_id: SpanId) {
-    let _ = LOCAL.try_with(|local| {
+    thread::with(|local| {
         let Some(mut inner) = local.inner() else { return };
-        if let Some(frame) = pop_frame(&mut inner, span_id) {
-            let shared = local.shared();
-            after_pop(shared, &mut inner, frame);
+        let Some(frame) = pop_frame(&mut inner, span_id) else {
+            return;
+        };
+        if inner.frames.is_empty() {
+            buffer::stack_emptied(local.shared(), &mut inner);
         }
+        drop(inner);
+        drop(frame);
     });
 }
 
@@ -460,16 +487,14 @@ pub(crate) fn pop(span_id: SpanId) {
 
 /// Runs `f` on the open record of this thread's sync span `span_id`.
 pub(crate) fn with_record<T>(span_id: SpanId, f: impl FnOnce(&mut Record) -> T) -> Option<T> {
-    LOCAL
-        .try_with(|local| {
-            let inner = local.inner()?;
-            let index = find_local(&inner.frames, span_id)?;
-            // SAFETY: a `Local` frame exists, so this thread holds its buffer.
-            let buffer = unsafe { local.shared().buffer() };
-            Some(f(&mut buffer.records[index]))
-        })
-        .ok()
-        .flatten()
+    thread::with(|local| {
+        let inner = local.inner()?;
+        let index = find_local(&inner.frames, span_id)?;
+        // SAFETY: a `Local` frame exists, so this thread holds its buffer.
+        let buffer = unsafe { local.shared().buffer() };
+        Some(f(&mut buffer.records[index]))
+    })
+    .flatten()
 }
 
 fn find_local(frames: &[Frame], span_id: SpanId) -> Option<usize> {
@@ -482,84 +507,24 @@ fn find_local(frames: &[Frame], span_id: SpanId) -> Option<usize> {
 /// Moves this thread's open sync span `span_id` out of the buffer and off the stack (a
 /// guard turning into an owned span).
 pub(crate) fn take(span_id: SpanId) -> Option<Record> {
-    LOCAL
-        .try_with(|local| {
-            let mut inner = local.inner()?;
-            let frame = pop_frame(&mut inner, span_id)?;
-            let shared = local.shared();
-            let record = match frame.target {
-                // SAFETY: the frame was `Local`, so this thread holds its buffer.
-                Target::Local(i) => Some(std::mem::replace(
-                    &mut unsafe { shared.buffer() }.records[i],
-                    Record::moved(),
-                )),
-                _ => None,
-            };
-            after_pop(shared, &mut inner, frame);
-            record
-        })
-        .ok()
-        .flatten()
-}
-
-// ---- records ended elsewhere ----
-
-/// Hands an ended record to its pipeline: through this thread's buffer for the global
-/// pipeline, straight to the queue for another (or when this thread is exiting).
-pub(crate) fn deliver(pipeline: &PipelineRef, record: Record) {
-    let generation = pipeline.generation;
-    let mut slot = Some(record);
-    if let PipelineRef::Global(p) = pipeline {
-        if p.is_active() {
-            let _ = LOCAL.try_with(|local| {
-                if let Some(record) = slot.take() {
-                    slot = buffer_ended(local, generation, record);
-                }
-            });
+    thread::with(|local| {
+        let mut inner = local.inner()?;
+        let frame = pop_frame(&mut inner, span_id)?;
+        let shared = local.shared();
+        let record = match frame.target {
+            // SAFETY: the frame was `Local`, so this thread holds its buffer.
+            Target::Local(i) => Some(std::mem::replace(
+                &mut unsafe { shared.buffer() }.records[i],
+                Record::moved(),
+            )),
+            _ => None,
+        };
+        if inner.frames.is_empty() {
+            buffer::stack_emptied(shared, &mut inner);
         }
-    }
-    // Another pipeline's, or this thread cannot take it (exiting, or inside the engine).
-    if let Some(record) = slot {
-        pipeline.push(record, true);
-    }
-}
-
-/// Puts an ended record into this thread's buffer; gives it back if the engine is busy on
-/// this thread (re-entrancy).
-fn buffer_ended(local: &Local, generation: u64, record: Record) -> Option<Record> {
-    let Some(mut inner) = local.inner() else {
-        return Some(record);
-    };
-    let shared = local.shared();
-    shared.count_ended(generation);
-    let len = {
-        let index = self::record(shared, &mut inner, generation, record);
-        index + 1
-    };
-    if len >= HANDOFF || EPOCH.load(Ordering::Relaxed) != inner.epoch {
-        hand_off(shared, &mut inner);
-    }
-    if inner.frames.is_empty() {
-        inner.busy = false;
-        shared.release();
-    }
-    None
-}
-
-/// Hands this thread's ended records over now (`force_flush` on this thread).
-pub(crate) fn flush_this_thread() {
-    let _ = LOCAL.try_with(|local| {
-        let Some(shared) = local.shared.get() else { return };
-        let Some(mut inner) = local.inner() else { return };
-        let held = inner.busy;
-        if !held {
-            shared.acquire();
-            inner.busy = true;
-        }
-        hand_off(shared, &mut inner);
-        if !held {
-            inner.busy = false;
-            shared.release();
-        }
-    });
+        drop(inner);
+        drop(frame);
+        record
+    })
+    .flatten()
 }

@@ -12,6 +12,7 @@
 //! ```
 
 pub(crate) mod bridge;
+pub(crate) mod buffer;
 pub(crate) mod cell;
 pub(crate) mod clock;
 pub(crate) mod frame;
@@ -24,6 +25,7 @@ pub(crate) mod registry;
 pub(crate) mod shared;
 pub(crate) mod small_str;
 pub(crate) mod start;
+pub(crate) mod thread;
 
 pub(crate) use frame::{Inherited, Parent};
 pub(crate) use handle::{Handle, RecordRef};

@@ -121,30 +121,17 @@ impl ThreadShared {
         taken
     }
 
-    /// Owner: counts a started span for pipeline `generation` (plain load and store: only
-    /// this thread writes the counters).
-    #[inline]
-    pub(crate) fn count_started(&self, generation: u64) {
-        self.switch_counters(generation);
-        let n = self.started.load(Ordering::Relaxed);
-        self.started.store(n + 1, Ordering::Relaxed);
-    }
-
-    #[inline]
-    pub(crate) fn count_ended(&self, generation: u64) {
-        self.switch_counters(generation);
-        let n = self.ended.load(Ordering::Relaxed);
-        self.ended.store(n + 1, Ordering::Relaxed);
-    }
-
-    #[inline]
-    fn switch_counters(&self, generation: u64) {
+    /// Owner: publishes its counts of spans started and ended for pipeline `generation`
+    /// (the owner counts in plain thread-local fields and publishes when its stack empties).
+    pub(crate) fn publish(&self, generation: u64, started: u64, ended: u64) {
         if self.counted.load(Ordering::Relaxed) != generation {
             self.started.store(0, Ordering::Relaxed);
             self.ended.store(0, Ordering::Relaxed);
             // Release: a reader that sees the new generation sees the reset counters.
             self.counted.store(generation, Ordering::Release);
         }
+        self.started.store(started, Ordering::Relaxed);
+        self.ended.store(ended, Ordering::Relaxed);
     }
 
     /// (started, ended) for `generation`, zero if this thread counts another.
@@ -168,17 +155,14 @@ impl ThreadShared {
         self.has_mail.store(true, Ordering::Release);
     }
 
-    /// Owner: the operations waiting, if any (one relaxed load when there are none).
+    /// Owner: whether other threads left operations (one relaxed load).
     #[inline]
-    pub(crate) fn take_mail(&self) -> Option<Vec<(SpanId, Op)>> {
-        if !self.has_mail.load(Ordering::Relaxed) {
-            return None;
-        }
-        self.take_mail_slow()
+    pub(crate) fn has_mail(&self) -> bool {
+        self.has_mail.load(Ordering::Relaxed)
     }
 
-    #[cold]
-    fn take_mail_slow(&self) -> Option<Vec<(SpanId, Op)>> {
+    /// Owner: the operations waiting, if any.
+    pub(crate) fn take_mail(&self) -> Option<Vec<(SpanId, Op)>> {
         self.has_mail.store(false, Ordering::Relaxed);
         let mail = std::mem::take(&mut *self.mail.lock().unwrap_or_else(PoisonError::into_inner));
         (!mail.is_empty()).then_some(mail)
@@ -218,12 +202,11 @@ mod tests {
     }
 
     #[test]
-    fn counters_restart_for_a_new_generation() {
+    fn published_counters_belong_to_one_generation() {
         let shared = ThreadShared::new(1);
-        shared.count_started(1);
-        shared.count_ended(1);
+        shared.publish(1, 1, 1);
         assert_eq!(shared.counters(1), (1, 1));
-        shared.count_started(2);
+        shared.publish(2, 1, 0);
         assert_eq!(shared.counters(1), (0, 0));
         assert_eq!(shared.counters(2), (1, 0));
     }

@@ -20,7 +20,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::convert::Converter;
 use crate::config::BatchSettings;
-use crate::engine::local::{self, HANDOFF};
+use crate::engine::buffer::HANDOFF;
+use crate::engine::local;
 use crate::engine::{Record, registry};
 use crate::stats::Counters;
 

@@ -1,0 +1,206 @@
+//! This thread's record buffer: taking it (once per outermost span), handing the ended
+//! records to the pipeline's queue (every [`HANDOFF`] records, at a flush, when the export
+//! thread ticks), and taking in records of spans that ended elsewhere.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::frame::{Frame, Target};
+use super::ids::SpanId;
+use super::record::Record;
+use super::shared::{Op, ThreadShared};
+use super::thread::{self, FAST, Inner, Local};
+use crate::pipeline::{self, PipelineRef};
+
+/// Ended records a thread keeps before handing them to the pipeline's queue.
+pub(crate) const HANDOFF: usize = 64;
+
+/// Bumped by the export thread on every scheduled tick and flush: a busy thread hands its
+/// ended records over at its next span end when it sees a new value.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn bump_epoch() {
+    EPOCH.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Whether the buffer is due for a hand-over (full, or the export thread asked).
+#[inline]
+pub(crate) fn due(records: &[Record], inner: &Inner) -> bool {
+    records.len() >= HANDOFF || EPOCH.load(Ordering::Relaxed) != inner.epoch
+}
+
+/// Takes this thread's buffer (if not held yet) for a record of pipeline `generation`;
+/// the index the next record will have. One branch when the buffer is already held.
+#[inline(always)]
+pub(crate) fn open(shared: &ThreadShared, inner: &mut Inner, generation: u64) -> usize {
+    // SAFETY: read only after checking that this thread holds the buffer.
+    if !inner.busy || unsafe { shared.buffer() }.generation != generation {
+        take(shared, inner, generation);
+    }
+    // SAFETY: held since `take` (now or earlier in this session), on this thread.
+    unsafe { shared.buffer() }.records.len()
+}
+
+/// Takes this thread's buffer for pipeline `generation` (the first record since the stack
+/// emptied, or the first after a new `init()`).
+#[cold]
+#[inline(never)]
+fn take(shared: &ThreadShared, inner: &mut Inner, generation: u64) {
+    if !inner.busy {
+        shared.acquire();
+        inner.busy = true;
+        if inner.spare.capacity() == 0 {
+            inner.spare = Vec::with_capacity(HANDOFF);
+        }
+    }
+    // SAFETY: held (just taken, or earlier in this session), on the owning thread.
+    let buffer = unsafe { shared.buffer() };
+    if buffer.generation != generation {
+        // Another pipeline's records: keep the open ones (their frames point at them), drop
+        // the ended ones (that pipeline has shut down).
+        let mut kept = Vec::with_capacity(HANDOFF);
+        relocate_open(&mut inner.frames, &mut buffer.records, &mut kept);
+        buffer.records = kept;
+        buffer.generation = generation;
+    }
+    if buffer.records.capacity() == 0 {
+        buffer.records = std::mem::take(&mut inner.spare);
+    }
+}
+
+/// Puts a record into this thread's buffer, taking the buffer first if needed; its index.
+pub(crate) fn push(shared: &ThreadShared, inner: &mut Inner, generation: u64, record: Record) -> usize {
+    let index = open(shared, inner, generation);
+    // SAFETY: `open` took the buffer for this thread.
+    unsafe { shared.buffer() }.records.push(record);
+    index
+}
+
+/// Moves the records of open frames from `records` into `into`, repointing the frames.
+fn relocate_open(frames: &mut [Frame], records: &mut [Record], into: &mut Vec<Record>) {
+    for frame in frames {
+        if let Target::Local(i) = frame.target {
+            into.push(std::mem::replace(&mut records[i], Record::moved()));
+            frame.target = Target::Local(into.len() - 1);
+        }
+    }
+}
+
+/// Hands the ended records to the global pipeline's queue (or drops them when their
+/// pipeline is gone), keeping the open ones.
+#[cold]
+pub(crate) fn hand_off(shared: &ThreadShared, inner: &mut Inner) {
+    inner.epoch = EPOCH.load(Ordering::Relaxed);
+    // SAFETY: called with the buffer held.
+    let buffer = unsafe { shared.buffer() };
+    let mut fresh = std::mem::take(&mut inner.spare);
+    if fresh.capacity() == 0 {
+        fresh.reserve(HANDOFF);
+    }
+    relocate_open(&mut inner.frames, &mut buffer.records, &mut fresh);
+    let full = std::mem::replace(&mut buffer.records, fresh);
+    inner.spare = match pipeline::global().filter(|p| p.generation == buffer.generation) {
+        Some(pipeline) => pipeline.exchange(full),
+        None => {
+            let mut full = full;
+            full.clear();
+            full
+        }
+    };
+}
+
+/// The stack is empty: publish the counts, give the buffer back.
+#[cold]
+pub(crate) fn stack_emptied(shared: &ThreadShared, inner: &mut Inner) {
+    FAST.with(|f| f.publish(shared));
+    if inner.busy {
+        inner.busy = false;
+        shared.release();
+    }
+}
+
+/// Applies operations other threads left for this thread's open spans (`ending`: the span
+/// whose frame was just popped).
+#[cold]
+pub(crate) fn apply_mail(shared: &ThreadShared, inner: &Inner, ending: Option<(SpanId, usize)>) {
+    let Some(mail) = shared.take_mail() else { return };
+    // SAFETY: called with the buffer held.
+    let records = &mut unsafe { shared.buffer() }.records;
+    for (span_id, op) in mail {
+        let index = inner
+            .frames
+            .iter()
+            .rev()
+            .find_map(|f| match f.target {
+                Target::Local(i) if f.ids.span_id == span_id => Some(i),
+                _ => None,
+            })
+            .or_else(|| ending.filter(|(id, _)| *id == span_id).map(|(_, i)| i));
+        if let Some(i) = index {
+            super::handle::apply(&mut records[i], op);
+        }
+    }
+}
+
+/// Hands an ended record to its pipeline: through this thread's buffer for the global
+/// pipeline, straight to the queue for another (or when this thread is exiting).
+pub(crate) fn deliver(pipeline: &PipelineRef, record: Record) {
+    let generation = pipeline.generation;
+    let mut slot = Some(record);
+    if let PipelineRef::Global(p) = pipeline {
+        if p.is_active() {
+            thread::with(|local| {
+                if let Some(record) = slot.take() {
+                    slot = buffer_ended(local, generation, record);
+                }
+            });
+        }
+    }
+    // Another pipeline's, or this thread cannot take it (exiting, or inside the engine).
+    if let Some(record) = slot {
+        pipeline.push(record, true);
+    }
+}
+
+/// Puts an ended record into this thread's buffer; gives it back if the engine is busy on
+/// this thread (re-entrancy).
+fn buffer_ended(local: &Local, generation: u64, record: Record) -> Option<Record> {
+    let shared = local.shared();
+    let Some(mut inner) = local.inner() else {
+        return Some(record);
+    };
+    FAST.with(|f| f.ended());
+    let index = push(shared, &mut inner, generation, record);
+    // SAFETY: held since `push`.
+    if due(&unsafe { shared.buffer() }.records[..=index], &inner) {
+        hand_off(shared, &mut inner);
+    }
+    if inner.frames.is_empty() {
+        stack_emptied(shared, &mut inner);
+    }
+    None
+}
+
+/// Hands this thread's ended records over now (`force_flush` on this thread).
+pub(crate) fn flush_this_thread() {
+    thread::with(|local| {
+        let Some(shared) = local.registered() else { return };
+        let Some(mut inner) = local.inner() else { return };
+        let held = inner.busy;
+        if !held {
+            shared.acquire();
+            inner.busy = true;
+        }
+        hand_off(shared, &mut inner);
+        if !held {
+            inner.busy = false;
+            shared.release();
+        }
+    });
+}
+
+/// An operation to leave for the thread `owner` (another thread's span).
+pub(crate) fn post(owner: u64, span_id: SpanId, op: Op) {
+    if let Some(thread) = super::registry::find(owner) {
+        thread.post(span_id, op);
+    }
+}

@@ -1,0 +1,199 @@
+//! This thread's engine state: its stack of frames, id generator and hold on its record
+//! buffer (`LOCAL`), and the few words the shortest paths read without borrowing it
+//! (`FAST`: whether the current span's children share its frame, and the span counts).
+
+use std::cell::{Cell, OnceCell, RefCell, RefMut};
+use std::sync::Arc;
+
+use super::frame::Frame;
+use super::ids::IdGenerator;
+use super::record::{Record, State};
+use super::registry;
+use super::shared::ThreadShared;
+use crate::pipeline;
+
+pub(crate) struct Local {
+    shared: OnceCell<Arc<ThreadShared>>,
+    inner: RefCell<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub frames: Vec<Frame>,
+    pub ids: IdGenerator,
+    /// `ids` was seeded (a `const` thread-local starts unseeded).
+    seeded: bool,
+    /// This thread holds its buffer (from its first record until its stack empties).
+    pub busy: bool,
+    /// The flush epoch this thread last handed its buffer over at.
+    pub epoch: u64,
+    /// An empty buffer, ready to replace the one handed over.
+    pub spare: Vec<Record>,
+}
+
+/// Read and written without a borrow: plain cells of a `const` thread-local that has no
+/// destructor, so an access is one instruction.
+pub(crate) struct Fast {
+    /// The current span is not sampled and its children share its frame.
+    pub shares: Cell<bool>,
+    /// Spans started and ended on this thread, for the global pipeline of `generation`;
+    /// published to [`ThreadShared`] when the stack empties.
+    started: Cell<u64>,
+    ended: Cell<u64>,
+    generation: Cell<u64>,
+}
+
+thread_local! {
+    // `const`: no lazy initialisation on each access (the id generator is seeded at the
+    // first borrow).
+    static LOCAL: Local = const {
+        Local {
+            shared: OnceCell::new(),
+            inner: RefCell::new(Inner {
+                frames: Vec::new(),
+                ids: IdGenerator::unseeded(),
+                seeded: false,
+                busy: false,
+                epoch: 0,
+                spare: Vec::new(),
+            }),
+        }
+    };
+
+    pub(crate) static FAST: Fast = const {
+        Fast {
+            shares: Cell::new(false),
+            started: Cell::new(0),
+            ended: Cell::new(0),
+            generation: Cell::new(0),
+        }
+    };
+}
+
+/// Runs `f` with this thread's state; `None` while the thread exits.
+#[inline]
+pub(crate) fn with<T>(f: impl FnOnce(&Local) -> T) -> Option<T> {
+    LOCAL.try_with(f).ok()
+}
+
+impl Local {
+    /// The part of this thread's state that other threads see (registered on first use).
+    #[inline]
+    pub(crate) fn shared(&self) -> &Arc<ThreadShared> {
+        match self.shared.get() {
+            Some(shared) => shared,
+            None => self.register(),
+        }
+    }
+
+    /// The shared part, if this thread has registered.
+    pub(crate) fn registered(&self) -> Option<&Arc<ThreadShared>> {
+        self.shared.get()
+    }
+
+    #[cold]
+    fn register(&self) -> &Arc<ThreadShared> {
+        self.shared.get_or_init(registry::register)
+    }
+
+    /// The state, unless this thread is already inside the engine (a logger or a `Drop`
+    /// that makes spans while we work): such re-entrant spans are not recorded.
+    #[inline]
+    pub(crate) fn inner(&self) -> Option<RefMut<'_, Inner>> {
+        let mut inner = self.inner.try_borrow_mut().ok()?;
+        if !inner.seeded {
+            inner.seed();
+        }
+        Some(inner)
+    }
+
+    /// The state for reading (queries of the current span).
+    pub(crate) fn peek(&self) -> Option<std::cell::Ref<'_, Inner>> {
+        self.inner.try_borrow().ok()
+    }
+}
+
+impl Inner {
+    #[cold]
+    fn seed(&mut self) {
+        self.ids.reseed();
+        self.seeded = true;
+    }
+
+    /// Pushes a frame; `shares`: its children share it.
+    #[inline]
+    pub(crate) fn push(&mut self, frame: Frame) {
+        let shares = frame.shares;
+        self.frames.push(frame);
+        FAST.with(|f| f.shares.set(shares));
+    }
+
+    /// The top frame changed (popped or removed): tells `FAST`.
+    #[inline]
+    pub(crate) fn top_changed(&self) {
+        let shares = self.frames.last().is_some_and(|f| f.shares);
+        FAST.with(|f| f.shares.set(shares));
+    }
+}
+
+impl Fast {
+    /// Counts a span start for pipeline `generation` (restarting the counts for a new one).
+    #[inline]
+    pub(crate) fn started(&self, generation: u64) {
+        if self.generation.get() != generation {
+            self.generation.set(generation);
+            self.started.set(0);
+            self.ended.set(0);
+        }
+        self.started.set(self.started.get() + 1);
+    }
+
+    #[inline]
+    pub(crate) fn ended(&self) {
+        self.ended.set(self.ended.get() + 1);
+    }
+
+    /// Makes the counts visible to `stats()` on other threads.
+    pub(crate) fn publish(&self, shared: &ThreadShared) {
+        shared.publish(self.generation.get(), self.started.get(), self.ended.get());
+    }
+}
+
+/// Publishes this thread's counts (for `stats()` called on it).
+pub(crate) fn publish_counts() {
+    let _ = LOCAL.try_with(|l| {
+        if let Some(shared) = l.registered() {
+            let _ = FAST.try_with(|f| f.publish(shared));
+        }
+    });
+}
+
+/// This thread's token, as span handles name their owner.
+pub(crate) fn token() -> Option<u64> {
+    with(|l| l.shared().token)
+}
+
+impl Drop for Local {
+    /// The thread is exiting: its ended records go to the queue, its counts to the
+    /// pipeline, and it leaves the registry.
+    fn drop(&mut self) {
+        let Some(shared) = self.shared.get() else { return };
+        let _ = FAST.try_with(|f| f.publish(shared));
+        let inner = self.inner.get_mut();
+        if !inner.busy {
+            shared.acquire();
+        }
+        inner.frames.clear();
+        // SAFETY: acquired above (or held since the last record), on the owning thread.
+        let buffer = unsafe { shared.buffer() };
+        let records = std::mem::take(&mut buffer.records);
+        shared.release();
+        if let Some(pipeline) = pipeline::global() {
+            if pipeline.generation == buffer.generation && records.iter().any(|r| r.state == State::Done) {
+                drop(pipeline.exchange(records));
+            }
+            let (started, ended) = shared.counters(pipeline.generation);
+            pipeline.retire_counts(started, ended);
+        }
+        registry::unregister(shared.token);
+    }
+}
