@@ -38,14 +38,26 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let arm = args.next().unwrap_or_else(|| "sampled".into());
     let iterations: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(1000);
+    let shape = args.next().unwrap_or_else(|| "hundred".into());
+    let children: u64 = match shape.as_str() {
+        "one" | "async" => 1,
+        _ => 100,
+    };
+    let mut timed = std::time::Duration::ZERO;
+    let mut time = |f: &mut dyn FnMut()| {
+        let start = std::time::Instant::now();
+        f();
+        timed += start.elapsed();
+    };
     if arm == "fastrace" {
         fastrace::set_reporter(Reporter, fastrace::collector::Config::default());
         for i in 0..iterations {
-            fastrace_iteration(i);
+            time(&mut || fastrace_iteration(i, children));
             if i % 10 == 9 {
                 fastrace::flush();
             }
         }
+        report(&arm, timed, iterations * (children + 1));
         return;
     }
     let builder = TracingManager::builder()
@@ -58,27 +70,51 @@ fn main() {
     };
     let guard = builder.init().expect("init");
     for i in 0..iterations {
-        maximus_iteration(i);
+        match shape.as_str() {
+            "async" => time(&mut || async_iteration(i)),
+            _ => time(&mut || maximus_iteration(i, children)),
+        }
         if i % 10 == 9 {
             guard.force_flush().expect("flush");
         }
+    }
+    report(&arm, timed, iterations * (children + 1));
+}
+
+/// Wall time inside the iterations only (a quick A/B figure; the criterion bench is the
+/// reference).
+fn report(arm: &str, timed: std::time::Duration, spans: u64) {
+    if std::env::var_os("MAXIMUS_BENCH_QUIET").is_none() {
+        let ns = timed.as_nanos() as f64 / spans as f64;
+        eprintln!("{arm}: {ns:.1} ns per span (timed iterations only)");
     }
 }
 
 /// One timed iteration (callgrind: `--toggle-collect=*_iteration`).
 #[inline(never)]
-fn maximus_iteration(i: u64) {
+fn maximus_iteration(i: u64, children: u64) {
     let _root = span!("root");
-    for j in 0..100 {
+    for j in 0..children {
         black_box(mx_child(i + j));
     }
 }
 
+#[trace_span]
+async fn mx_child_async(i: u64) -> u64 {
+    black_box(i)
+}
+
 #[inline(never)]
-fn fastrace_iteration(i: u64) {
+fn async_iteration(i: u64) {
+    let _root = span!("root");
+    black_box(maximus_bench::executor::block_on(mx_child_async(i)));
+}
+
+#[inline(never)]
+fn fastrace_iteration(i: u64, children: u64) {
     let root = fastrace::Span::root("root", fastrace::collector::SpanContext::random());
     let _parent = root.set_local_parent();
-    for j in 0..100 {
+    for j in 0..children {
         black_box(fr_child(i + j));
     }
 }

@@ -10,8 +10,8 @@ pub use crate::span::{Span, SpanGuard, SpanKind};
 pub use crate::value::{IntoValue, KeyValue, ToValue, Value};
 pub use core;
 
-pub use crate::context::Deferred;
 use crate::context::InSpan;
+pub use crate::context::{Deferred, DeferredSpan};
 use crate::engine::{SmallStr, local};
 
 /// `span!`: a current span, attributes evaluated only when the span is recorded.
@@ -139,27 +139,40 @@ fn record_err<E: Display>(span: &Span, error: &E) {
     span.set_status(crate::Status::error(message));
 }
 
-/// The span of an `async fn` call: parent and attributes captured now, started at the
-/// first poll. `None` (nothing allocated) when tracing is off.
+/// The span of an `async fn` call, started now under the current span (or, with nothing
+/// current, at the first poll). Nothing allocated when tracing is off or the current span
+/// is not sampled.
 #[inline]
 pub fn defer<const N: usize>(
     name: impl Into<Cow<'static, str>>,
     kind: SpanKind,
     attributes: impl FnOnce() -> [KeyValue; N],
-) -> Option<Box<Deferred>> {
+) -> DeferredSpan {
     if !enabled() {
-        return None;
+        return DeferredSpan::OFF;
     }
-    Deferred::new(SmallStr::from_cow(name.into()), kind, attributes().into()).map(Box::new)
+    if let Some((ids, inherited)) = local::share_frame_ids() {
+        return DeferredSpan(crate::context::Deferral::Shared(ids, inherited));
+    }
+    defer_enabled(name, kind, attributes)
 }
 
-/// Runs `future` inside its deferred span (the body of an `async fn`).
-pub fn instrument<F: Future>(future: F, span: Option<Box<Deferred>>) -> InSpan<F> {
+#[inline(never)]
+fn defer_enabled<const N: usize>(
+    name: impl Into<Cow<'static, str>>,
+    kind: SpanKind,
+    attributes: impl FnOnce() -> [KeyValue; N],
+) -> DeferredSpan {
+    DeferredSpan::at_call(SmallStr::from_cow(name.into()), kind, || attributes().into())
+}
+
+/// Runs `future` inside its span (the body of an `async fn`).
+pub fn instrument<F: Future>(future: F, span: DeferredSpan) -> InSpan<F> {
     InSpan::deferred(future, span, None)
 }
 
 /// Like [`instrument`], and marks the span failed when the future resolves to `Err`.
-pub fn instrument_result<F, T, E>(future: F, span: Option<Box<Deferred>>) -> InSpan<F>
+pub fn instrument_result<F, T, E>(future: F, span: DeferredSpan) -> InSpan<F>
 where
     F: Future<Output = Result<T, E>>,
     E: Display,

@@ -4,7 +4,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use crate::engine::{Handle, Parent, SmallStr, SpanId, local};
+use std::sync::Arc;
+
+use crate::engine::{Handle, Inherited, SmallStr, SpanId, SpanIds, local};
 use crate::pipeline::{self, PipelineRef};
 use crate::span::{Span, SpanBuilder, SpanKind, SpanRef, Status};
 use crate::value::{IntoValue, Key, KeyValue};
@@ -92,8 +94,7 @@ impl<F: Future> InSpan<F> {
         InSpan {
             inner,
             span: FutureSpan {
-                span,
-                deferred: None,
+                state: Deferral::Started(span),
                 done: false,
             },
             on_output,
@@ -102,14 +103,13 @@ impl<F: Future> InSpan<F> {
 
     pub(crate) fn deferred(
         inner: F,
-        deferred: Option<Box<Deferred>>,
+        deferred: DeferredSpan,
         on_output: Option<OutputHook<F::Output>>,
     ) -> Self {
         InSpan {
             inner,
             span: FutureSpan {
-                span: Span::none(),
-                deferred,
+                state: deferred.0,
                 done: false,
             },
             on_output,
@@ -117,37 +117,71 @@ impl<F: Future> InSpan<F> {
     }
 }
 
-/// The span of an `async fn` call, started at its first poll under the parent that was
-/// current at the call; or, when nothing was current then, under the span current at the
-/// first poll. So `tokio::spawn(traced())` keeps the caller's span, and
-/// `traced().in_span(span)` hangs under `span`, as users of `tracing` expect.
+/// The span of an `async fn` call (what `#[trace_span]` starts at the call).
+#[derive(Debug)]
+pub struct DeferredSpan(pub(crate) Deferral);
+
+impl DeferredSpan {
+    /// Tracing is off.
+    pub(crate) const OFF: DeferredSpan = DeferredSpan(Deferral::Off);
+}
+
+#[derive(Debug)]
+pub(crate) enum Deferral {
+    Off,
+    /// Called under a span that is not sampled: shares that span's ids (made current on
+    /// polls away from it), records nothing.
+    Shared(SpanIds, Option<Arc<Inherited>>),
+    /// Started at the call, under the caller's span.
+    Started(Span),
+    /// Nothing was current at the call: started at the first poll, under the span current
+    /// then (so `traced().in_span(span)` hangs under `span`). Boxed, so an `async fn`'s
+    /// future stays small.
+    Pending(Box<Deferred>),
+}
+
+/// A span to start at the first poll.
 #[derive(Debug)]
 pub struct Deferred {
     name: SmallStr,
     kind: SpanKind,
     attributes: Vec<KeyValue>,
     pipeline: &'static crate::pipeline::Pipeline,
-    call_parent: Option<Parent>,
+}
+
+impl DeferredSpan {
+    /// The span of a call made now: shared, started, or pending (see [`Deferral`]).
+    pub(crate) fn at_call(
+        name: SmallStr,
+        kind: SpanKind,
+        attributes: impl FnOnce() -> Vec<KeyValue>,
+    ) -> Self {
+        let Some(pipeline) = pipeline::global() else {
+            return DeferredSpan::OFF;
+        };
+        match local::parent() {
+            Some(parent) => DeferredSpan(Deferral::Started(SpanBuilder::start_child(
+                pipeline,
+                parent,
+                name,
+                kind,
+                attributes(),
+            ))),
+            None => DeferredSpan(Deferral::Pending(Box::new(Deferred {
+                name,
+                kind,
+                attributes: attributes(),
+                pipeline,
+            }))),
+        }
+    }
 }
 
 impl Deferred {
-    /// `None` when there is no global pipeline to record into.
-    pub(crate) fn new(name: SmallStr, kind: SpanKind, attributes: Vec<KeyValue>) -> Option<Self> {
-        Some(Deferred {
-            name,
-            kind,
-            attributes,
-            pipeline: pipeline::global()?,
-            call_parent: local::parent(),
-        })
-    }
-
     fn start(self) -> Span {
-        let parent = self.call_parent.or_else(local::parent);
         SpanBuilder::new(Some(PipelineRef::Global(self.pipeline)), self.name.into_cow())
             .kind(self.kind)
             .attributes(self.attributes)
-            .parent_of(parent)
             .start()
     }
 }
@@ -158,24 +192,33 @@ impl<F: Future> Future for InSpan<F> {
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
         let span = &mut *this.span;
-        if let Some(deferred) = span.deferred.take() {
-            span.span = deferred.start();
+        if let Deferral::Pending(_) = span.state {
+            span.start_pending();
         }
-        let Some(handle) = span.span.handle() else {
-            // Tracing is off: no frame, no output check.
-            let poll = this.inner.poll(task);
-            span.done |= poll.is_ready();
-            return poll;
-        };
-        let current = Current::enter(handle);
-        let poll = this.inner.poll(task);
-        drop(current);
-        if let Poll::Ready(output) = &poll {
-            if let Some(hook) = this.on_output {
-                hook(&span.span, output);
+        let poll = match &span.state {
+            Deferral::Started(s) if s.handle().is_some() => {
+                let handle = s.handle().expect("checked above");
+                let current = Current::enter(handle);
+                let poll = this.inner.poll(task);
+                drop(current);
+                poll
             }
+            Deferral::Shared(ids, inherited) if !local::is_current(ids.span_id) => {
+                local::push_shared(*ids, inherited.clone());
+                let _pop = PopOnDrop(ids.span_id);
+                this.inner.poll(task)
+            }
+            // Tracing is off, or the shared span is current already.
+            _ => this.inner.poll(task),
+        };
+        if let Poll::Ready(output) = &poll {
             span.done = true;
-            drop(std::mem::take(&mut span.span));
+            if let Deferral::Started(s) = std::mem::replace(&mut span.state, Deferral::Off) {
+                if let Some(hook) = this.on_output {
+                    hook(&s, output);
+                }
+                drop(s);
+            }
         }
         poll
     }
@@ -183,9 +226,7 @@ impl<F: Future> Future for InSpan<F> {
 
 /// The span of a future: ends it, marked cancelled when the future never completed.
 struct FutureSpan {
-    span: Span,
-    // Boxed: an `async fn`'s future stays small when tracing is off.
-    deferred: Option<Box<Deferred>>,
+    state: Deferral,
     done: bool,
 }
 
@@ -200,14 +241,23 @@ impl Drop for FutureSpan {
 }
 
 impl FutureSpan {
+    fn start_pending(&mut self) {
+        if !matches!(self.state, Deferral::Pending(_)) {
+            return;
+        }
+        if let Deferral::Pending(deferred) = std::mem::replace(&mut self.state, Deferral::Off) {
+            self.state = Deferral::Started(deferred.start());
+        }
+    }
+
     #[cold]
     fn cancelled(&mut self) {
-        if let Some(deferred) = self.deferred.take() {
-            // Called but never polled: the call still happened, and was cancelled.
-            self.span = deferred.start();
-        }
-        if !std::thread::panicking() {
-            self.span.set_attribute("cancelled", true);
+        // Called but never polled: the call still happened, and was cancelled.
+        self.start_pending();
+        if let Deferral::Started(span) = &self.state {
+            if !std::thread::panicking() {
+                span.set_attribute("cancelled", true);
+            }
         }
     }
 }

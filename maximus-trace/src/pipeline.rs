@@ -28,6 +28,8 @@ pub(crate) struct Pipeline {
     pub sampler: Sampler,
     /// Spans take the short path: a built-in sampler and no OpenTelemetry context bridge.
     pub short_path: bool,
+    /// On the short path, a span under a sampled span is sampled (a parent-based sampler).
+    pub children_follow: bool,
     queue: Arc<Queue>,
     counters: Arc<Counters>,
     /// `generation` once installed as the global pipeline, else [`NOT_GLOBAL`].
@@ -75,12 +77,14 @@ impl Pipeline {
         }
         .spawn();
         let short_path = !parts.settings.otel_context && !matches!(parts.sampler, Sampler::Custom(_));
+        let children_follow = short_path && parts.sampler.is_parent_based();
         Pipeline {
             active: AtomicBool::new(true),
             generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
             settings: parts.settings,
             sampler: parts.sampler,
             short_path,
+            children_follow,
             queue,
             counters: parts.counters,
             global,

@@ -71,6 +71,17 @@ impl Sampler {
         })
     }
 
+    /// A built-in parent-based sampler: every span follows its parent's decision.
+    pub(crate) fn is_parent_based(&self) -> bool {
+        matches!(
+            self,
+            Sampler::Builtin {
+                parent_based: true,
+                ..
+            }
+        )
+    }
+
     /// Whether a span under a span that is not sampled is never sampled either (so it can
     /// share its parent's frame): parent-based, or never sampling.
     pub(crate) fn children_follow_parent(&self) -> bool {

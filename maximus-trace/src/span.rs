@@ -549,6 +549,64 @@ impl SpanBuilder {
         }
     }
 
+    /// A span of the global pipeline under `parent`, without a builder: an `async fn`'s span
+    /// under the caller's. With a parent-based sampler the decision is the parent's, and a
+    /// sampled span's record is written straight into its cell.
+    pub(crate) fn start_child(
+        pipeline: &'static crate::pipeline::Pipeline,
+        parent: Parent,
+        name: SmallStr,
+        kind: SpanKind,
+        attributes: Vec<KeyValue>,
+    ) -> Span {
+        if !pipeline.children_follow || !pipeline.is_active() {
+            return SpanBuilder::new(Some(PipelineRef::Global(pipeline)), name.into_cow())
+                .kind(kind)
+                .attributes(attributes)
+                .parent_of(Some(parent))
+                .start();
+        }
+        let ids = local::child_ids(pipeline, &parent.ids);
+        let Parent {
+            ids: parent_ids,
+            inherited,
+        } = parent;
+        if !ids.sampled {
+            return Span::from_handle(Handle {
+                ids,
+                inherited,
+                record: RecordRef::Unrecorded(EndCount::Global),
+            });
+        }
+        let attributes = if attributes.is_empty() {
+            Vec::new()
+        } else {
+            let limits = crate::engine::limits::current();
+            crate::engine::record::convert_attributes(attributes, &limits, limits.attribute_count).0
+        };
+        let more = Inherited::trace_state(&inherited).map(|state| {
+            Box::new(crate::engine::record::More {
+                trace_state: Some(state.clone()),
+                ..Default::default()
+            })
+        });
+        let start = crate::engine::record::Start {
+            ids,
+            parent: Some(parent_ids),
+            name,
+            kind,
+            attributes,
+            more,
+            sampled: true,
+        };
+        let record = Record::start(start, clock::now());
+        Span::from_handle(Handle {
+            ids,
+            inherited,
+            record: RecordRef::Cell(Arc::new(SpanCell::new(PipelineRef::Global(pipeline), record))),
+        })
+    }
+
     /// Starts the span and makes it current until the guard drops.
     pub fn entered(self) -> SpanGuard {
         match self.pipeline {

@@ -110,10 +110,41 @@ pub(crate) fn share_frame() -> bool {
     })
 }
 
+/// [`share_frame`] for a future: the shared frame's ids (to make current when the future is
+/// polled elsewhere).
+pub(crate) fn share_frame_ids() -> Option<(SpanIds, Option<Arc<Inherited>>)> {
+    if !FAST.with(|f| f.shares.get()) {
+        return None;
+    }
+    let top = thread::with(|l| {
+        let inner = l.peek()?;
+        let top = inner.frames.last()?;
+        Some((top.ids, top.inherited.clone()))
+    })
+    .flatten()?;
+    share_frame();
+    Some(top)
+}
+
+/// Whether `span_id`'s frame is the current one on this thread.
+pub(crate) fn is_current(span_id: SpanId) -> bool {
+    thread::with(|l| {
+        l.peek()
+            .is_some_and(|i| i.frames.last().is_some_and(|f| f.ids.span_id == span_id))
+    })
+    .unwrap_or(false)
+}
+
+/// Makes the ids of a span that shares its parent's frame current (a future polled away
+/// from that frame), until [`pop`].
+pub(crate) fn push_shared(ids: SpanIds, inherited: Option<Arc<Inherited>>) {
+    thread::with(|l| push(l, Frame::new(ids, inherited, Target::Unrecorded).sharing(true)));
+}
+
 /// Starts a span of the global pipeline under the current one and makes it current: what
 /// `span!` and a sync `#[trace_span]` run. With a built-in sampler and no bridge it is
-/// decided, recorded and pushed under one borrow; attributes, being user code, are
-/// evaluated outside it.
+/// decided, recorded and pushed under one borrow, the common case (under a sampled span of
+/// this thread, no attributes) straight through.
 #[inline]
 pub(crate) fn enter_current<const N: usize>(
     pipeline: &'static Pipeline,
@@ -124,6 +155,90 @@ pub(crate) fn enter_current<const N: usize>(
     if !pipeline.short_path {
         return enter_general(pipeline, name, kind, attributes);
     }
+    if N > 0 {
+        return enter_with_attributes(pipeline, name, kind, attributes);
+    }
+    // Read first: the clock's latency then overlaps the bookkeeping below.
+    let at = clock::now();
+    thread::with(|local| {
+        let shared = local.shared();
+        let mut inner = local.inner()?;
+        let inner = &mut *inner;
+        FAST.with(|f| f.started(pipeline.generation));
+        if pipeline.children_follow {
+            if let Some(top) = inner.frames.last() {
+                if top.ids.sampled && top.inherited.is_none() {
+                    let parent = top.ids;
+                    let ids = SpanIds {
+                        trace_id: parent.trace_id,
+                        span_id: inner.ids.span_id(),
+                        sampled: true,
+                        remote: false,
+                    };
+                    record_current(
+                        shared,
+                        inner,
+                        pipeline.generation,
+                        Some(parent),
+                        ids,
+                        None,
+                        name,
+                        kind,
+                        Vec::new,
+                        at,
+                    );
+                    return Some(ids.span_id);
+                }
+            }
+        }
+        Some(enter_current_other(shared, inner, pipeline, name, kind))
+    })
+    .flatten()
+}
+
+/// [`enter_current`] without attributes for a root, or a span under a span that inherited
+/// context or is not sampled.
+#[inline(never)]
+fn enter_current_other(
+    shared: &super::shared::ThreadShared,
+    inner: &mut Inner,
+    pipeline: &'static Pipeline,
+    name: &'static str,
+    kind: crate::SpanKind,
+) -> SpanId {
+    let parent = inner.frames.last().map(|f| f.ids);
+    let ids = new_ids(&mut inner.ids, parent.as_ref());
+    let inherited = inner.frames.last().and_then(|f| f.inherited.clone());
+    if pipeline.sampler.fast(parent.as_ref(), ids.trace_id) != Some(true) {
+        let shares = pipeline.sampler.children_follow_parent();
+        inner.push(Frame::new(ids, inherited, Target::Unrecorded).sharing(shares));
+        return ids.span_id;
+    }
+    let ids = SpanIds { sampled: true, ..ids };
+    record_current(
+        shared,
+        inner,
+        pipeline.generation,
+        parent,
+        ids,
+        inherited,
+        name,
+        kind,
+        Vec::new,
+        clock::now(),
+    );
+    ids.span_id
+}
+
+/// [`enter_current`] with attributes: decided under a borrow, attributes (user code)
+/// evaluated with the engine's state released, then recorded.
+#[inline(never)]
+fn enter_with_attributes<const N: usize>(
+    pipeline: &'static Pipeline,
+    name: &'static str,
+    kind: crate::SpanKind,
+    attributes: impl FnOnce() -> [crate::KeyValue; N],
+) -> Option<SpanId> {
     thread::with(|local| {
         let shared = local.shared();
         let (parent, ids, inherited) = {
@@ -138,24 +253,8 @@ pub(crate) fn enter_current<const N: usize>(
                 inner.push(Frame::new(ids, inherited, Target::Unrecorded).sharing(shares));
                 return Some(ids.span_id);
             }
-            let ids = SpanIds { sampled: true, ..ids };
-            if N == 0 {
-                record_current(
-                    shared,
-                    inner,
-                    pipeline.generation,
-                    parent,
-                    ids,
-                    inherited,
-                    name,
-                    kind,
-                    Vec::new(),
-                );
-                return Some(ids.span_id);
-            }
-            (parent, ids, inherited)
+            (parent, SpanIds { sampled: true, ..ids }, inherited)
         };
-        // Attributes are user code: evaluated with the engine's state released.
         let limits = super::limits::current();
         let (attributes, _) =
             super::record::convert_attributes(attributes(), &limits, limits.attribute_count);
@@ -169,7 +268,8 @@ pub(crate) fn enter_current<const N: usize>(
             inherited,
             name,
             kind,
-            attributes,
+            || attributes,
+            clock::now(),
         );
         Some(ids.span_id)
     })
@@ -189,7 +289,8 @@ fn record_current(
     inherited: Option<Arc<Inherited>>,
     name: &'static str,
     kind: crate::SpanKind,
-    attributes: Vec<Attr>,
+    attributes: impl FnOnce() -> Vec<Attr>,
+    at: clock::Ticks,
 ) {
     let more = Inherited::trace_state(&inherited).map(|state| {
         Box::new(More {
@@ -201,21 +302,25 @@ fn record_current(
     // SAFETY: `open` took the buffer for this thread.
     let records = &mut unsafe { shared.buffer() }.records;
     records.reserve(1);
-    let at = clock::now();
-    records.spare_capacity_mut()[0].write(Record {
-        trace_id: ids.trace_id,
-        span_id: ids.span_id,
-        parent_id: parent.map_or(SpanId::INVALID, |p| p.span_id),
-        start: at,
-        end: at,
-        name: SmallStr::from_static(name),
-        attributes,
-        more,
-        kind,
-        state: State::Open,
-        parent_remote: parent.is_some_and(|p| p.remote),
-        sampled: true,
-    });
+    let slot = records.spare_capacity_mut()[0].as_mut_ptr();
+    // Field by field: a record built whole on the stack and copied stalls on store
+    // forwarding.
+    // SAFETY: `slot` is the (uninitialised) slot past the end; every field is written.
+    unsafe {
+        use std::ptr::addr_of_mut;
+        addr_of_mut!((*slot).trace_id).write(ids.trace_id);
+        addr_of_mut!((*slot).span_id).write(ids.span_id);
+        addr_of_mut!((*slot).parent_id).write(parent.map_or(SpanId::INVALID, |p| p.span_id));
+        addr_of_mut!((*slot).start).write(at);
+        addr_of_mut!((*slot).end).write(at);
+        addr_of_mut!((*slot).name).write(SmallStr::from_static(name));
+        addr_of_mut!((*slot).attributes).write(attributes());
+        addr_of_mut!((*slot).more).write(more);
+        addr_of_mut!((*slot).kind).write(kind);
+        addr_of_mut!((*slot).state).write(State::Open);
+        addr_of_mut!((*slot).parent_remote).write(parent.is_some_and(|p| p.remote));
+        addr_of_mut!((*slot).sampled).write(true);
+    }
     // SAFETY: the slot past the end was just written.
     unsafe { records.set_len(index + 1) };
     inner.frames.reserve(1);
@@ -340,6 +445,23 @@ pub(crate) fn generate_ids(parent: Option<&Parent>) -> SpanIds {
     .unwrap_or_else(|| new_ids(&mut IdGenerator::new(), parent))
 }
 
+/// Counts the start of a span under `parent` for the global pipeline and gives it its ids
+/// (one visit to this thread's state).
+pub(crate) fn child_ids(pipeline: &Pipeline, parent: &SpanIds) -> SpanIds {
+    let span_id = thread::with(|l| {
+        FAST.with(|f| f.started(pipeline.generation));
+        l.inner().map(|mut inner| inner.ids.span_id())
+    })
+    .flatten()
+    .unwrap_or_else(|| IdGenerator::new().span_id());
+    SpanIds {
+        trace_id: parent.trace_id,
+        span_id,
+        sampled: parent.sampled,
+        remote: false,
+    }
+}
+
 /// Counts a span started (or ended) for the global pipeline of `generation` on this thread.
 pub(crate) fn count(started: bool, generation: u64) {
     let counted = thread::with(|l| {
@@ -369,6 +491,8 @@ pub(crate) fn count(started: bool, generation: u64) {
 /// Out of line (a guard's drop stays a compare and a call), everything else inside.
 #[inline(never)]
 pub(crate) fn exit(span_id: SpanId) {
+    // Read first: the clock's latency then overlaps the bookkeeping below.
+    let at = clock::now();
     thread::with(|local| {
         let Some(mut inner) = local.inner() else { return };
         let Some(top) = inner.frames.last() else { return };
@@ -381,7 +505,7 @@ pub(crate) fn exit(span_id: SpanId) {
         // SAFETY: the rest of a frame is `Copy`; with nothing owned there is nothing to drop.
         unsafe { inner.frames.set_len(depth - 1) };
         inner.top_changed();
-        ended(local, &mut inner, span_id, target);
+        ended(local, &mut inner, span_id, target, at);
     });
 }
 
@@ -394,7 +518,7 @@ fn exit_slow(local: &Local, span_id: SpanId) {
     let Some(frame) = pop_frame(&mut inner, span_id) else {
         return;
     };
-    ended(local, &mut inner, span_id, frame.target);
+    ended(local, &mut inner, span_id, frame.target, clock::now());
     drop(inner);
     // What a frame owns (inherited context, an OpenTelemetry guard) is dropped outside the
     // borrow: an OpenTelemetry context may hold values whose drop runs user code.
@@ -404,10 +528,9 @@ fn exit_slow(local: &Local, span_id: SpanId) {
 /// Counts the end of a span whose frame was just popped, and ends its record if it has one
 /// (stores the end time; hands the buffer over when due).
 #[inline(always)]
-fn ended(local: &Local, inner: &mut Inner, span_id: SpanId, target: Target) {
+fn ended(local: &Local, inner: &mut Inner, span_id: SpanId, target: Target, at: clock::Ticks) {
     FAST.with(|f| f.ended());
     if let Target::Local(index) = target {
-        let at = clock::now();
         let shared = local.shared();
         if shared.has_mail() || std::thread::panicking() {
             end_unusual(shared, inner, span_id, index);
@@ -441,8 +564,13 @@ fn end_unusual(shared: &super::shared::ThreadShared, inner: &mut Inner, span_id:
 
 /// Removes the frame of `span_id` (the top one, unless guards were dropped out of order).
 fn pop_frame(inner: &mut Inner, span_id: SpanId) -> Option<Frame> {
-    let at = inner.frames.iter().rposition(|f| f.ids.span_id == span_id)?;
-    let frame = inner.frames.remove(at);
+    let frame = match inner.frames.last() {
+        Some(top) if top.ids.span_id == span_id => inner.frames.pop()?,
+        _ => {
+            let at = inner.frames.iter().rposition(|f| f.ids.span_id == span_id)?;
+            inner.frames.remove(at)
+        }
+    };
     inner.top_changed();
     Some(frame)
 }

@@ -3,6 +3,7 @@
 //! (`FAST`: whether the current span's children share its frame, and the span counts).
 
 use std::cell::{Cell, OnceCell, RefCell, RefMut};
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use super::frame::Frame;
@@ -20,8 +21,9 @@ pub(crate) struct Local {
 pub(crate) struct Inner {
     pub frames: Vec<Frame>,
     pub ids: IdGenerator,
-    /// `ids` was seeded (a `const` thread-local starts unseeded).
-    seeded: bool,
+    /// [`READY`] once `ids` is seeded (a `const` thread-local starts unseeded), [`EXITED`]
+    /// once the thread has retired its state.
+    phase: u8,
     /// This thread holds its buffer (from its first record until its stack empties).
     pub busy: bool,
     /// The flush epoch this thread last handed its buffer over at.
@@ -42,22 +44,30 @@ pub(crate) struct Fast {
     generation: Cell<u64>,
 }
 
+const UNSEEDED: u8 = 0;
+const READY: u8 = 1;
+const EXITED: u8 = 2;
+
 thread_local! {
-    // `const`: no lazy initialisation on each access (the id generator is seeded at the
-    // first borrow).
-    static LOCAL: Local = const {
-        Local {
+    // `const` and without a destructor (`ManuallyDrop`): an access is an address, with no
+    // lazy initialisation or "destroyed yet?" check. `EXIT` cleans it up when the thread
+    // ends.
+    static LOCAL: ManuallyDrop<Local> = const {
+        ManuallyDrop::new(Local {
             shared: OnceCell::new(),
             inner: RefCell::new(Inner {
                 frames: Vec::new(),
                 ids: IdGenerator::unseeded(),
-                seeded: false,
+                phase: UNSEEDED,
                 busy: false,
                 epoch: 0,
                 spare: Vec::new(),
             }),
-        }
+        })
     };
+
+    /// Retires `LOCAL` at thread exit; registered by the thread's first span.
+    static EXIT: Exit = const { Exit };
 
     pub(crate) static FAST: Fast = const {
         Fast {
@@ -69,10 +79,10 @@ thread_local! {
     };
 }
 
-/// Runs `f` with this thread's state; `None` while the thread exits.
+/// Runs `f` with this thread's state.
 #[inline]
 pub(crate) fn with<T>(f: impl FnOnce(&Local) -> T) -> Option<T> {
-    LOCAL.try_with(f).ok()
+    LOCAL.try_with(|l| f(l)).ok()
 }
 
 impl Local {
@@ -92,16 +102,18 @@ impl Local {
 
     #[cold]
     fn register(&self) -> &Arc<ThreadShared> {
+        // Touching `EXIT` registers its destructor.
+        let _ = EXIT.try_with(|_| ());
         self.shared.get_or_init(registry::register)
     }
 
     /// The state, unless this thread is already inside the engine (a logger or a `Drop`
-    /// that makes spans while we work): such re-entrant spans are not recorded.
+    /// that makes spans while we work: such re-entrant spans are not recorded) or exiting.
     #[inline]
     pub(crate) fn inner(&self) -> Option<RefMut<'_, Inner>> {
         let mut inner = self.inner.try_borrow_mut().ok()?;
-        if !inner.seeded {
-            inner.seed();
+        if inner.phase != READY && !inner.prepare() {
+            return None;
         }
         Some(inner)
     }
@@ -113,10 +125,15 @@ impl Local {
 }
 
 impl Inner {
+    /// Seeds the id generator before the first span; false once the thread has exited.
     #[cold]
-    fn seed(&mut self) {
+    fn prepare(&mut self) -> bool {
+        if self.phase == EXITED {
+            return false;
+        }
         self.ids.reseed();
-        self.seeded = true;
+        self.phase = READY;
+        true
     }
 
     /// Pushes a frame; `shares`: its children share it.
@@ -172,17 +189,33 @@ pub(crate) fn token() -> Option<u64> {
     with(|l| l.shared().token)
 }
 
-impl Drop for Local {
-    /// The thread is exiting: its ended records go to the queue, its counts to the
-    /// pipeline, and it leaves the registry.
+/// Retires this thread's state when the thread exits.
+struct Exit;
+
+impl Drop for Exit {
     fn drop(&mut self) {
+        let _ = LOCAL.try_with(|l| l.retire());
+    }
+}
+
+impl Local {
+    /// The thread is exiting: its ended records go to the queue, its counts to the
+    /// pipeline, its memory is freed, and it leaves the registry. Spans made later (by other
+    /// thread-local destructors) are not recorded.
+    fn retire(&self) {
         let Some(shared) = self.shared.get() else { return };
+        let Ok(mut inner) = self.inner.try_borrow_mut() else {
+            return;
+        };
+        inner.phase = EXITED;
         let _ = FAST.try_with(|f| f.publish(shared));
-        let inner = self.inner.get_mut();
         if !inner.busy {
             shared.acquire();
         }
-        inner.frames.clear();
+        let frames = std::mem::take(&mut inner.frames);
+        let spare = std::mem::take(&mut inner.spare);
+        drop(inner);
+        drop((frames, spare));
         // SAFETY: acquired above (or held since the last record), on the owning thread.
         let buffer = unsafe { shared.buffer() };
         let records = std::mem::take(&mut buffer.records);
