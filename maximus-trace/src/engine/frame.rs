@@ -63,6 +63,8 @@ pub(crate) struct Frame {
     pub otel: Option<opentelemetry::ContextGuard>,
     /// Spans started under this one share this frame (it is not sampled, and so are they).
     pub shares: bool,
+    /// [`Frame::kind`], kept when pushed.
+    pub top: u8,
 }
 
 impl Frame {
@@ -73,12 +75,26 @@ impl Frame {
             target,
             otel: None,
             shares: false,
+            top: 0,
         }
     }
 
     /// This frame, shared by the spans started under it when `shares`.
     pub(crate) fn sharing(self, shares: bool) -> Self {
         Frame { shares, ..self }
+    }
+
+    /// What the shortest paths need to know of this frame (`thread::Fast::top`).
+    #[inline]
+    pub(crate) fn kind(&self) -> u8 {
+        use super::thread::{TOP_OTHER, TOP_RECORDED, TOP_SHARES};
+        if self.shares {
+            TOP_SHARES
+        } else if matches!(self.target, Target::Local(_)) && self.inherited.is_none() && self.otel.is_none() {
+            TOP_RECORDED
+        } else {
+            TOP_OTHER
+        }
     }
 }
 

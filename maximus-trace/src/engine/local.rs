@@ -21,7 +21,7 @@ use super::ids::{IdGenerator, SpanId, SpanIds};
 use super::record::{Attr, LinkRecord, More, Record, State};
 use super::small_str::SmallStr;
 use super::start::{Begin, decide};
-use super::thread::{self, FAST, Inner, Local};
+use super::thread::{self, FAST, Inner, Local, TOP_RECORDED, TOP_SHARES};
 use crate::pipeline::{self, Pipeline};
 
 pub(crate) use super::buffer::{bump_epoch, deliver, flush_this_thread};
@@ -101,7 +101,7 @@ pub(crate) fn handle_of(span_id: SpanId) -> Option<Handle> {
 #[inline(always)]
 pub(crate) fn share_frame() -> bool {
     FAST.with(|f| {
-        if !f.shares.get() {
+        if f.top.get() != TOP_SHARES {
             return false;
         }
         f.started(pipeline::global_generation());
@@ -113,7 +113,7 @@ pub(crate) fn share_frame() -> bool {
 /// [`share_frame`] for a future: the shared frame's ids (to make current when the future is
 /// polled elsewhere).
 pub(crate) fn share_frame_ids() -> Option<(SpanIds, Option<Arc<Inherited>>)> {
-    if !FAST.with(|f| f.shares.get()) {
+    if FAST.with(|f| f.top.get()) != TOP_SHARES {
         return None;
     }
     let top = thread::with(|l| {
@@ -158,37 +158,42 @@ pub(crate) fn enter_current<const N: usize>(
     if N > 0 {
         return enter_with_attributes(pipeline, name, kind, attributes);
     }
-    // Read first: the clock's latency then overlaps the bookkeeping below.
-    let at = clock::now();
+    let under_recorded = pipeline.children_follow && FAST.with(|f| f.top.get()) == TOP_RECORDED;
+    // Read first when this span will be recorded: the clock's latency then overlaps the
+    // bookkeeping below.
+    let at = if under_recorded {
+        clock::now()
+    } else {
+        clock::Ticks(0)
+    };
     thread::with(|local| {
         let shared = local.shared();
         let mut inner = local.inner()?;
         let inner = &mut *inner;
         FAST.with(|f| f.started(pipeline.generation));
-        if pipeline.children_follow {
+        if under_recorded {
+            // The top frame is a sampled span recorded here, inheriting nothing (`FAST`).
             if let Some(top) = inner.frames.last() {
-                if top.ids.sampled && top.inherited.is_none() {
-                    let parent = top.ids;
-                    let ids = SpanIds {
-                        trace_id: parent.trace_id,
-                        span_id: inner.ids.span_id(),
-                        sampled: true,
-                        remote: false,
-                    };
-                    record_current(
-                        shared,
-                        inner,
-                        pipeline.generation,
-                        Some(parent),
-                        ids,
-                        None,
-                        name,
-                        kind,
-                        Vec::new,
-                        at,
-                    );
-                    return Some(ids.span_id);
-                }
+                let parent = top.ids;
+                let ids = SpanIds {
+                    trace_id: parent.trace_id,
+                    span_id: inner.ids.span_id(),
+                    sampled: true,
+                    remote: false,
+                };
+                record_current(
+                    shared,
+                    inner,
+                    pipeline.generation,
+                    Some(parent),
+                    ids,
+                    None,
+                    name,
+                    kind,
+                    Vec::new,
+                    at,
+                );
+                return Some(ids.span_id);
             }
         }
         Some(enter_current_other(shared, inner, pipeline, name, kind))
@@ -324,11 +329,18 @@ fn record_current(
     // SAFETY: the slot past the end was just written.
     unsafe { records.set_len(index + 1) };
     inner.frames.reserve(1);
-    inner.frames.spare_capacity_mut()[0].write(Frame::new(ids, inherited, Target::Local(index)));
+    let top = if inherited.is_none() {
+        TOP_RECORDED
+    } else {
+        super::thread::TOP_OTHER
+    };
+    let mut frame = Frame::new(ids, inherited, Target::Local(index));
+    frame.top = top;
+    inner.frames.spare_capacity_mut()[0].write(frame);
     let depth = inner.frames.len();
     // SAFETY: as above.
     unsafe { inner.frames.set_len(depth + 1) };
-    FAST.with(|f| f.shares.set(false));
+    FAST.with(|f| f.top.set(top));
 }
 
 /// [`enter_current`] with a custom sampler or the bridge: out of line, so the common path
@@ -491,8 +503,10 @@ pub(crate) fn count(started: bool, generation: u64) {
 /// Out of line (a guard's drop stays a compare and a call), everything else inside.
 #[inline(never)]
 pub(crate) fn exit(span_id: SpanId) {
-    // Read first: the clock's latency then overlaps the bookkeeping below.
-    let at = clock::now();
+    // Read first when the span ending is recorded here: the clock's latency then overlaps
+    // the bookkeeping below.
+    let recorded = FAST.with(|f| f.top.get()) == TOP_RECORDED;
+    let at = if recorded { clock::now() } else { clock::Ticks(0) };
     thread::with(|local| {
         let Some(mut inner) = local.inner() else { return };
         let Some(top) = inner.frames.last() else { return };
@@ -505,7 +519,7 @@ pub(crate) fn exit(span_id: SpanId) {
         // SAFETY: the rest of a frame is `Copy`; with nothing owned there is nothing to drop.
         unsafe { inner.frames.set_len(depth - 1) };
         inner.top_changed();
-        ended(local, &mut inner, span_id, target, at);
+        ended(local, &mut inner, span_id, target, recorded.then_some(at));
     });
 }
 
@@ -518,7 +532,7 @@ fn exit_slow(local: &Local, span_id: SpanId) {
     let Some(frame) = pop_frame(&mut inner, span_id) else {
         return;
     };
-    ended(local, &mut inner, span_id, frame.target, clock::now());
+    ended(local, &mut inner, span_id, frame.target, None);
     drop(inner);
     // What a frame owns (inherited context, an OpenTelemetry guard) is dropped outside the
     // borrow: an OpenTelemetry context may hold values whose drop runs user code.
@@ -528,9 +542,10 @@ fn exit_slow(local: &Local, span_id: SpanId) {
 /// Counts the end of a span whose frame was just popped, and ends its record if it has one
 /// (stores the end time; hands the buffer over when due).
 #[inline(always)]
-fn ended(local: &Local, inner: &mut Inner, span_id: SpanId, target: Target, at: clock::Ticks) {
+fn ended(local: &Local, inner: &mut Inner, span_id: SpanId, target: Target, at: Option<clock::Ticks>) {
     FAST.with(|f| f.ended());
     if let Target::Local(index) = target {
+        let at = at.unwrap_or_else(clock::now);
         let shared = local.shared();
         if shared.has_mail() || std::thread::panicking() {
             end_unusual(shared, inner, span_id, index);

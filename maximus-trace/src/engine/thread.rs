@@ -35,14 +35,21 @@ pub(crate) struct Inner {
 /// Read and written without a borrow: plain cells of a `const` thread-local that has no
 /// destructor, so an access is one instruction.
 pub(crate) struct Fast {
-    /// The current span is not sampled and its children share its frame.
-    pub shares: Cell<bool>,
+    /// What the current frame is, for the shortest paths: [`TOP_OTHER`], [`TOP_SHARES`] (not
+    /// sampled; its children share it) or [`TOP_RECORDED`] (a sampled span recorded in this
+    /// thread's buffer, inheriting nothing).
+    pub top: Cell<u8>,
     /// Spans started and ended on this thread, for the global pipeline of `generation`;
     /// published to [`ThreadShared`] when the stack empties.
     started: Cell<u64>,
     ended: Cell<u64>,
     generation: Cell<u64>,
 }
+
+/// See [`Fast::top`].
+pub(crate) const TOP_OTHER: u8 = 0;
+pub(crate) const TOP_SHARES: u8 = 1;
+pub(crate) const TOP_RECORDED: u8 = 2;
 
 const UNSEEDED: u8 = 0;
 const READY: u8 = 1;
@@ -71,7 +78,7 @@ thread_local! {
 
     pub(crate) static FAST: Fast = const {
         Fast {
-            shares: Cell::new(false),
+            top: Cell::new(TOP_OTHER),
             started: Cell::new(0),
             ended: Cell::new(0),
             generation: Cell::new(0),
@@ -136,19 +143,20 @@ impl Inner {
         true
     }
 
-    /// Pushes a frame; `shares`: its children share it.
+    /// Pushes a frame.
     #[inline]
-    pub(crate) fn push(&mut self, frame: Frame) {
-        let shares = frame.shares;
+    pub(crate) fn push(&mut self, mut frame: Frame) {
+        frame.top = frame.kind();
+        let top = frame.top;
         self.frames.push(frame);
-        FAST.with(|f| f.shares.set(shares));
+        FAST.with(|f| f.top.set(top));
     }
 
     /// The top frame changed (popped or removed): tells `FAST`.
     #[inline]
     pub(crate) fn top_changed(&self) {
-        let shares = self.frames.last().is_some_and(|f| f.shares);
-        FAST.with(|f| f.shares.set(shares));
+        let top = self.frames.last().map_or(TOP_OTHER, |f| f.top);
+        FAST.with(|f| f.top.set(top));
     }
 }
 
