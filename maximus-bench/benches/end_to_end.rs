@@ -283,6 +283,16 @@ fn export_throughput(sizes: &Sizes) {
             None,
             Some(1_000_000),
         ),
+        (
+            "paced at 1,000,000 spans/s, queue 16384 (16 ms)",
+            Some(16_384),
+            Some(1_000_000),
+        ),
+        (
+            "paced at 500,000 spans/s, default queue (2048)",
+            None,
+            Some(500_000),
+        ),
     ];
     let results: Vec<(String, String)> = runs
         .iter()

@@ -104,11 +104,41 @@ pub fn start<const N: usize>(
         .start()
 }
 
-/// An attribute from a literal (whose type is known to convert).
+/// An attribute from a literal: a string literal is kept borrowed (no allocation).
 #[inline]
-pub fn attribute(key: &'static str, value: impl IntoValue) -> KeyValue {
-    KeyValue::new(key, value)
+pub fn attribute(key: &'static str, value: impl Literal) -> KeyValue {
+    KeyValue {
+        key: crate::Key::from_static(key),
+        value: value.literal_value(),
+    }
 }
+
+/// The types of literals an attribute value can be written as.
+pub trait Literal {
+    /// The attribute value of the literal.
+    fn literal_value(self) -> Value;
+}
+
+impl Literal for &'static str {
+    #[inline]
+    fn literal_value(self) -> Value {
+        Value::String(Cow::Borrowed(self))
+    }
+}
+
+macro_rules! literal_by_value {
+    ($($t:ty),*) => {$(
+        impl Literal for $t {
+            #[inline]
+            fn literal_value(self) -> Value {
+                self.into_value()
+            }
+        }
+    )*};
+}
+literal_by_value!(
+    bool, char, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64
+);
 
 /// An attribute from a borrowed expression, converted where the user wrote it so a type
 /// that is not an attribute value is reported there.

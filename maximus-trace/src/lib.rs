@@ -89,6 +89,16 @@ macro_rules! span {
 #[macro_export]
 macro_rules! __span_attributes {
     (@acc [$($out:expr,)*]) => { [$($out,)*] };
+    // Literal values first: a string literal stays borrowed, with no allocation.
+    (@acc [$($out:expr,)*] $k0:ident $(. $kn:ident)* = $v:literal $(, $($rest:tt)*)?) => {
+        $crate::__span_attributes!(@acc [
+            $($out,)*
+            $crate::__private::attribute(concat!(stringify!($k0) $(, ".", stringify!($kn))*), $v),
+        ] $($($rest)*)?)
+    };
+    (@acc [$($out:expr,)*] $k:literal = $v:literal $(, $($rest:tt)*)?) => {
+        $crate::__span_attributes!(@acc [$($out,)* $crate::__private::attribute($k, $v),] $($($rest)*)?)
+    };
     (@acc [$($out:expr,)*] $k0:ident $(. $kn:ident)* = $v:expr $(, $($rest:tt)*)?) => {
         $crate::__span_attributes!(@acc [
             $($out,)*

@@ -52,7 +52,7 @@ pub(crate) fn parent_of(cx: &Context) -> Option<Parent> {
         return None;
     }
     let baggage = cx.baggage();
-    let baggage = (baggage.len() > 0).then(|| copy_baggage(baggage));
+    let baggage = (!baggage.is_empty()).then(|| copy_baggage(baggage));
     Some(Parent {
         ids: SpanIds::from_otel(sc),
         inherited: Inherited::shared(Some(sc.trace_state().clone()), baggage),

@@ -67,14 +67,33 @@ fn reads_tsc(_clock: &quanta::Clock) -> bool {
 pub(crate) struct WallClock {
     raw: u64,
     wall: SystemTime,
+    /// `wall` as nanoseconds since the Unix epoch.
+    wall_nanos: u64,
 }
 
 impl WallClock {
     pub(crate) fn anchor() -> Self {
         let clock = clock();
+        let raw = clock.raw();
+        let wall = SystemTime::now();
         WallClock {
-            raw: clock.raw(),
-            wall: SystemTime::now(),
+            raw,
+            wall,
+            wall_nanos: wall
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos() as u64,
+        }
+    }
+
+    /// `ticks` as nanoseconds since the Unix epoch.
+    pub(crate) fn unix_nanos(&self, ticks: Ticks) -> u64 {
+        let clock = clock();
+        if ticks.0 <= self.raw {
+            self.wall_nanos
+                .saturating_sub(clock.delta_as_nanos(ticks.0, self.raw))
+        } else {
+            self.wall_nanos + clock.delta_as_nanos(self.raw, ticks.0)
         }
     }
 

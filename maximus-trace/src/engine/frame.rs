@@ -29,7 +29,7 @@ impl Inherited {
     /// `None` when there is nothing to carry.
     pub(crate) fn shared(trace_state: Option<TraceState>, baggage: Option<Baggage>) -> Option<Arc<Self>> {
         let trace_state = trace_state.filter(|t| !t.header().is_empty());
-        let baggage = baggage.filter(|b| b.len() > 0);
+        let baggage = baggage.filter(|b| !b.is_empty());
         (trace_state.is_some() || baggage.is_some()).then(|| Arc::new(Inherited { trace_state, baggage }))
     }
 

@@ -32,6 +32,11 @@ impl Converter {
         self.anchor = WallClock::anchor();
     }
 
+    /// The anchor of this batch's wall times.
+    pub(crate) fn clock(&self) -> &WallClock {
+        &self.anchor
+    }
+
     /// Whether `record` is an ended, sampled span (what gets exported).
     pub(crate) fn exports(record: &Record) -> bool {
         record.state == State::Done && record.sampled

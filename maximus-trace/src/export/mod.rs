@@ -43,12 +43,18 @@ pub(crate) struct Setup {
 impl Setup {
     /// Starts the pipeline exporting to `exporter` (counted in `stats()` under `name`).
     pub(crate) fn start<E: SpanExporter + 'static>(self, exporter: Option<(E, String)>) -> Pipeline {
-        self.start_with_stats(exporter, None)
+        self.start_with_stats(exporter, None, None)
+    }
+
+    /// Starts the pipeline exporting with the built-in OTLP/HTTP exporter.
+    fn start_direct(self, exporter: otlp::OtlpHttp, name: String) -> Pipeline {
+        self.start_with_stats::<Discard>(None, Some((exporter, name)), None)
     }
 
     fn start_with_stats<E: SpanExporter + 'static>(
         self,
         exporter: Option<(E, String)>,
+        direct: Option<(otlp::OtlpHttp, String)>,
         jaeger_stats: Option<jaeger::JaegerAgentStatsHandle>,
     ) -> Pipeline {
         let counters = Arc::new(Counters::default());
@@ -56,11 +62,14 @@ impl Setup {
             .console_copy
             .then(|| Monitored::new(ConsoleExporter::stdout(), "console output".to_owned(), None));
         let exporter = exporter.map(|(e, name)| Monitored::new(e, name, Some(Arc::clone(&counters))));
+        let direct =
+            direct.map(|(e, name)| e.with_report(monitored::Report::new(name, Some(Arc::clone(&counters)))));
         Pipeline::start(Parts {
             settings: self.settings,
             sampler: self.sampler,
             sinks: Sinks {
                 exporter,
+                direct,
                 console,
                 observers: self.observers,
             },
@@ -84,8 +93,8 @@ pub(crate) fn start_built_in(setup: Setup) -> Result<Pipeline, ConfigError> {
     Ok(match settings.exporter {
         Exporter::None => setup.start::<Discard>(None),
         Exporter::Otlp => {
-            let exporter = otlp::http(settings)?;
-            setup.start(Some((exporter, name)))
+            let exporter = otlp::OtlpHttp::new(settings)?;
+            setup.start_direct(exporter, name)
         }
         Exporter::OtlpGrpc => {
             let exporter = otlp::grpc(settings)?;
@@ -94,7 +103,7 @@ pub(crate) fn start_built_in(setup: Setup) -> Result<Pipeline, ConfigError> {
         Exporter::JaegerAgent => {
             let exporter = JaegerAgentExporter::new(settings.jaeger_host.clone(), settings.jaeger_port);
             let stats = exporter.stats_handle();
-            setup.start_with_stats(Some((exporter, name)), Some(stats))
+            setup.start_with_stats(Some((exporter, name)), None, Some(stats))
         }
         Exporter::Console => {
             let console_copy = false;

@@ -15,6 +15,12 @@ const LOG_INTERVAL: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub(crate) struct Monitored<E> {
     inner: E,
+    report: Report,
+}
+
+/// Counts an exporter's results and logs its failures (rate-limited).
+#[derive(Debug)]
+pub(crate) struct Report {
     name: String,
     /// The counters this exporter's results feed (`None` for the extra console copy).
     counters: Option<Arc<Counters>>,
@@ -32,13 +38,21 @@ impl<E: SpanExporter> Monitored<E> {
     pub fn new(inner: E, name: String, counters: Option<Arc<Counters>>) -> Self {
         Monitored {
             inner,
+            report: Report::new(name, counters),
+        }
+    }
+}
+
+impl Report {
+    pub(crate) fn new(name: String, counters: Option<Arc<Counters>>) -> Self {
+        Report {
             name,
             counters,
             failures: Mutex::new(FailureLog::default()),
         }
     }
 
-    fn on_failure(&self, error: &dyn std::fmt::Display, spans: usize) {
+    pub(crate) fn failure(&self, error: &dyn std::fmt::Display, spans: usize) {
         if let Some(counters) = &self.counters {
             counters.failed(spans);
         }
@@ -62,7 +76,7 @@ impl<E: SpanExporter> Monitored<E> {
         );
     }
 
-    fn on_success(&self, spans: usize) {
+    pub(crate) fn success(&self, spans: usize) {
         if let Some(counters) = &self.counters {
             counters.exported(spans);
         }
@@ -80,8 +94,8 @@ impl<E: SpanExporter> SpanExporter for Monitored<E> {
         let spans = batch.len();
         let result = self.inner.export(batch).await;
         match &result {
-            Ok(()) => self.on_success(spans),
-            Err(e) => self.on_failure(e, spans),
+            Ok(()) => self.report.success(spans),
+            Err(e) => self.report.failure(e, spans),
         }
         result
     }

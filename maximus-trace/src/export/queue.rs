@@ -214,9 +214,11 @@ struct Work {
 }
 
 impl Queue {
-    /// Waits for a full batch, a flush, a shutdown or the schedule delay; takes one batch
-    /// worth of chunks (all of them when sweeping).
-    fn next_work(&self, batch: &BatchSettings) -> Work {
+    /// Waits for a full batch, a flush, a shutdown or the schedule delay; takes what waits
+    /// (up to the capacity, counting the `staged` records the export thread holds already;
+    /// everything when sweeping), so the queue has its whole capacity for what comes while
+    /// this batch is out.
+    fn next_work(&self, batch: &BatchSettings, staged: usize) -> Work {
         let mut state = self.lock();
         let deadline = Instant::now() + batch.schedule_delay;
         let mut tick = false;
@@ -243,7 +245,7 @@ impl Queue {
         let sweep = tick || flush.is_some() || state.shutdown;
         let mut chunks = Vec::new();
         let mut taken = 0;
-        while sweep || taken < batch.max_export_batch_size {
+        while sweep || staged + taken < self.capacity.max(batch.max_export_batch_size) {
             let Some(chunk) = state.chunks.pop_front() else {
                 break;
             };
@@ -278,6 +280,13 @@ impl Queue {
         }
     }
 
+    /// Every queued chunk (a sweep exports them all).
+    fn take_all(&self) -> Vec<Vec<Record>> {
+        let mut state = self.lock();
+        state.pending = 0;
+        state.chunks.drain(..).collect()
+    }
+
     /// Queues records stolen from idle threads (within the capacity, like any hand-over).
     fn add_stolen(&self, stolen: Vec<Vec<Record>>) {
         let mut state = self.lock();
@@ -291,7 +300,10 @@ impl Queue {
 
 /// The export thread's side: where batches go.
 pub(crate) struct Sinks<E> {
-    pub exporter: Option<E>,
+    /// An OpenTelemetry `SpanExporter` (given `SpanData`).
+    pub exporter: Option<super::monitored::Monitored<E>>,
+    /// The built-in OTLP/HTTP exporter (given records; it counts its own results).
+    pub direct: Option<super::otlp::OtlpHttp>,
     /// A copy to the console that `stats()` does not count (`print_traces(true)`).
     pub console: Option<super::monitored::Monitored<super::ConsoleExporter>>,
     pub observers: Vec<Arc<dyn BatchObserver>>,
@@ -302,12 +314,49 @@ impl<E: SpanExporter> Sinks<E> {
         if let Some(e) = &mut self.exporter {
             e.set_resource(resource);
         }
+        if let Some(direct) = &mut self.direct {
+            direct.set_resource(resource);
+        }
         if let Some(c) = &mut self.console {
             c.set_resource(resource);
         }
     }
 
-    fn export(&self, batch: Vec<SpanData>, counters: &Counters) {
+    /// Whether anything needs the batch as OpenTelemetry `SpanData`.
+    fn wants_span_data(&self) -> bool {
+        self.exporter.is_some() || self.console.is_some() || !self.observers.is_empty()
+    }
+
+    /// Exports one batch (a run of chunks); gives the emptied chunks back for reuse.
+    fn export(
+        &mut self,
+        mut batch: Vec<Vec<Record>>,
+        converter: &Converter,
+        counters: &Counters,
+    ) -> Vec<Vec<Record>> {
+        let count = batch.iter().map(Vec::len).sum();
+        if let Some(direct) = &mut self.direct {
+            let records = batch.iter().flatten();
+            let outcome =
+                std::panic::catch_unwind(AssertUnwindSafe(|| direct.export(records, converter.clock())));
+            if outcome.is_err() {
+                panicked(counters, count);
+            }
+        }
+        if !self.wants_span_data() {
+            batch.iter_mut().for_each(Vec::clear);
+            return batch;
+        }
+        let data: Vec<SpanData> = batch
+            .iter_mut()
+            .flat_map(|chunk| chunk.drain(..))
+            .map(|r| converter.convert(r))
+            .collect();
+        self.export_span_data(data, count, counters);
+        batch
+    }
+
+    fn export_span_data(&self, batch: Vec<SpanData>, count: usize, counters: &Counters) {
         for observer in &self.observers {
             observer.observe(&batch);
         }
@@ -318,24 +367,73 @@ impl<E: SpanExporter> Sinks<E> {
             }));
         }
         let Some(exporter) = &self.exporter else { return };
-        let count = batch.len();
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
             futures_executor::block_on(exporter.export(batch))
         }));
         if outcome.is_err() {
-            counters.failed(count);
-            log::error!("maximus-trace: the span exporter panicked; {count} spans were lost");
+            panicked(counters, count);
         }
     }
 
-    fn shutdown(&self, timeout: Duration) {
+    /// Waits until what was handed to the exporters has gone out (a flush).
+    fn wait_idle(&self, timeout: Duration) {
+        if let Some(direct) = &self.direct {
+            direct.wait_idle(timeout);
+        }
+    }
+
+    fn shutdown(&mut self, timeout: Duration) {
         if let Some(e) = &self.exporter {
             let _ = e.shutdown_with_timeout(timeout);
+        }
+        if let Some(direct) = &mut self.direct {
+            direct.shutdown(timeout);
         }
         if let Some(c) = &self.console {
             let _ = c.shutdown_with_timeout(timeout);
         }
     }
+}
+
+/// Chunks waiting for export, only ended, sampled records in them.
+#[derive(Default)]
+struct Staged {
+    chunks: VecDeque<Vec<Record>>,
+    len: usize,
+}
+
+impl Staged {
+    fn add(&mut self, mut chunk: Vec<Record>) {
+        chunk.retain(Converter::exports);
+        self.len += chunk.len();
+        if !chunk.is_empty() {
+            self.chunks.push_back(chunk);
+        }
+    }
+
+    /// Whole chunks up to `max` records; the last one split if it would overshoot.
+    fn take(&mut self, max: usize) -> Vec<Vec<Record>> {
+        let mut batch = Vec::new();
+        let mut taken = 0;
+        while taken < max {
+            let Some(mut chunk) = self.chunks.pop_front() else {
+                break;
+            };
+            if taken + chunk.len() > max {
+                let rest = chunk.split_off(max - taken);
+                self.chunks.push_front(rest);
+            }
+            taken += chunk.len();
+            batch.push(chunk);
+        }
+        self.len -= taken;
+        batch
+    }
+}
+
+fn panicked(counters: &Counters, count: usize) {
+    counters.failed(count);
+    log::error!("maximus-trace: the span exporter panicked; {count} spans were lost");
 }
 
 /// What the export thread needs to know about its pipeline.
@@ -365,34 +463,29 @@ impl<E: SpanExporter + 'static> Worker<E> {
         self.sinks.set_resource(&self.resource);
         let queue = Arc::clone(&self.queue);
         let mut converter = Converter::new();
-        let mut staged: VecDeque<SpanData> = VecDeque::new();
+        // Chunks taken from the queue and not exported yet (the tail of a batch).
+        let mut staged = Staged::default();
         loop {
-            let work = queue.next_work(&self.batch);
+            let work = queue.next_work(&self.batch, staged.len);
             let mut chunks = work.chunks;
             if work.sweep {
                 local::bump_epoch();
-                chunks.extend(self.steal_idle());
+                self.steal_idle();
                 // Whatever the sweep added to the queue goes out in this round too.
-                chunks.extend(queue.lock().chunks.drain(..));
-                queue.lock().pending = 0;
+                chunks.extend(queue.take_all());
             }
             converter.reanchor();
-            let mut emptied = Vec::with_capacity(chunks.len());
-            for mut chunk in chunks {
-                staged.extend(
-                    chunk
-                        .drain(..)
-                        .filter(Converter::exports)
-                        .map(|r| converter.convert(r)),
-                );
-                emptied.push(chunk);
+            for chunk in chunks {
+                staged.add(chunk);
             }
-            queue.recycle(emptied);
             let batch_size = self.batch.max_export_batch_size.max(1);
-            while staged.len() >= batch_size || (work.sweep && !staged.is_empty()) {
-                let take = staged.len().min(batch_size);
-                let batch: Vec<SpanData> = staged.drain(..take).collect();
-                self.sinks.export(batch, &queue.counters);
+            while staged.len >= batch_size || (work.sweep && staged.len > 0) {
+                let batch = staged.take(batch_size);
+                let emptied = self.sinks.export(batch, &converter, &queue.counters);
+                queue.recycle(emptied);
+            }
+            if work.flush.is_some() {
+                self.sinks.wait_idle(self.batch.export_timeout);
             }
             let mut state = queue.lock();
             if let Some(target) = work.flush {
@@ -413,11 +506,11 @@ impl<E: SpanExporter + 'static> Worker<E> {
         }
     }
 
-    /// Takes the ended records of every idle thread (global pipeline only).
-    fn steal_idle(&self) -> Vec<Vec<Record>> {
+    /// Queues the ended records of every idle thread (global pipeline only).
+    fn steal_idle(&self) {
         let generation = self.global.load(std::sync::atomic::Ordering::Acquire);
         if generation == NOT_GLOBAL {
-            return Vec::new();
+            return;
         }
         let mut spares = self.queue.spares(POOL);
         let mut stolen = Vec::new();
@@ -430,6 +523,5 @@ impl<E: SpanExporter + 'static> Worker<E> {
         });
         self.queue.recycle(spares);
         self.queue.add_stolen(stolen);
-        Vec::new()
     }
 }

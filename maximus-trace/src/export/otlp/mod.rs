@@ -1,25 +1,15 @@
-//! OTLP: protobuf over HTTP (the default, what Jaeger v2 takes on port 4318), or gRPC.
+//! OTLP: protobuf over HTTP (the default, what Jaeger v2 takes on port 4318), encoded by
+//! us straight from span records; or gRPC, through `opentelemetry-otlp`.
 
-use std::collections::HashMap;
+mod encode;
+mod http;
 
-use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+pub(crate) use http::OtlpHttp;
+
+#[cfg(feature = "grpc")]
+use opentelemetry_otlp::WithExportConfig;
 
 use crate::config::{ConfigError, Exporter, Settings};
-
-pub(crate) fn http(settings: &Settings) -> Result<opentelemetry_otlp::SpanExporter, ConfigError> {
-    let headers: HashMap<String, String> = settings.otlp_headers.iter().cloned().collect();
-    opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_endpoint(settings.otlp_endpoint.clone())
-        .with_timeout(settings.otlp_timeout.min(settings.batch.export_timeout))
-        .with_headers(headers)
-        .build()
-        .map_err(|e| ConfigError::Exporter {
-            exporter: Exporter::Otlp,
-            reason: e.to_string(),
-        })
-}
 
 #[cfg(feature = "grpc")]
 pub(crate) fn grpc(settings: &Settings) -> Result<opentelemetry_otlp::SpanExporter, ConfigError> {
