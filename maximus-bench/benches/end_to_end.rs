@@ -133,6 +133,9 @@ fn client_overhead(sizes: &Sizes) {
         .environment(|_| None)
         .build()
         .expect("build the client");
+    // CPU of this (the client's) thread inside the counted calls only, per arm: what tracing
+    // adds to a call, without pipeline starts and stops.
+    let call_cpu: std::cell::RefCell<[(Duration, usize); 3]> = Default::default();
     let calls = |n: usize| -> Vec<Duration> {
         runtime.block_on(async {
             let mut took = Vec::with_capacity(n);
@@ -144,8 +147,16 @@ fn client_overhead(sizes: &Sizes) {
             took
         })
     };
+    let timed_calls = |arm: usize, n: usize| -> Vec<Duration> {
+        let before = cpu::this_thread();
+        let took = calls(n);
+        let mut cpu = call_cpu.borrow_mut();
+        cpu[arm].0 += cpu::this_thread().saturating_sub(before);
+        cpu[arm].1 += n;
+        took
+    };
     let exporter = CountingExporter::new();
-    let traced = |ratio: f64, n: usize| -> Vec<Duration> {
+    let traced = |arm: usize, ratio: f64, n: usize| -> Vec<Duration> {
         let guard = TracingManager::builder()
             .service_name("maximus-bench-client")
             .environment(|_| None)
@@ -153,15 +164,15 @@ fn client_overhead(sizes: &Sizes) {
             .span_exporter(exporter.clone())
             .init()
             .expect("start tracing");
-        let took = calls(n);
+        let took = timed_calls(arm, n);
         // Flushes and shuts down, off the clock.
         drop(guard);
         took
     };
     let run = |arm: usize, n: usize| match arm {
-        0 => calls(n),
-        1 => traced(0.0, n),
-        _ => traced(1.0, n),
+        0 => timed_calls(0, n),
+        1 => traced(1, 0.0, n),
+        _ => traced(2, 1.0, n),
     };
 
     // Warm up connections, allocator and every code path.
@@ -170,6 +181,7 @@ fn client_overhead(sizes: &Sizes) {
     }
     let warm_exported = exporter.spans();
 
+    *call_cpu.borrow_mut() = Default::default();
     let mut samples: [Vec<Duration>; 3] = Default::default();
     // Per round, each traced arm's block median over the untraced block's of the same round.
     let mut paired: [Vec<f64>; 3] = Default::default();
@@ -232,6 +244,20 @@ fn client_overhead(sizes: &Sizes) {
     for (arm, name) in names.iter().enumerate() {
         let [client, others, server] = cpu[arm].map(|d| micros(d.div_f64(calls)));
         println!("| {name} | {client} | {others} | {server} |");
+    }
+    let call_cpu = call_cpu.borrow();
+    let per_call = |arm: usize| call_cpu[arm].0.as_secs_f64() * 1e6 / call_cpu[arm].1.max(1) as f64;
+    println!("\nClient thread CPU per call, inside the calls only (no pipeline start or stop):");
+    println!(
+        "| arm | CPU per call | added by tracing | as a share of the untraced median latency |\n|---|---:|---:|---:|"
+    );
+    for (arm, name) in names.iter().enumerate() {
+        let added = per_call(arm) - per_call(0);
+        println!(
+            "| {name} | {:.1} us | {added:+.2} us | {:+.2}% |",
+            per_call(arm),
+            added * 100.0 / (medians[0].as_secs_f64() * 1e6)
+        );
     }
     println!("target: tracing adds < 1% to the median latency");
 }

@@ -46,19 +46,25 @@ where
 }
 
 pub(crate) fn start_span(inner: &Inner, method: &Method, shown_url: &str) -> maximus_trace::Span {
-    let mut attributes = vec![KeyValue::new("service.name", "MaximusClient")];
-    attributes.extend(
-        inner
-            .names
-            .method()
-            .map(|k| KeyValue::new(k, method.as_str().to_owned())),
-    );
-    attributes.extend(inner.names.url().map(|k| KeyValue::new(k, shown_url.to_owned())));
+    // Built only when the span is recorded.
+    let attributes = || {
+        let mut attributes = vec![KeyValue::new(
+            "service.name",
+            maximus_trace::Value::String(std::borrow::Cow::Borrowed("MaximusClient")),
+        )];
+        attributes.extend(
+            inner
+                .names
+                .method()
+                .map(|k| KeyValue::new(k, method.as_str().to_owned())),
+        );
+        attributes.extend(inner.names.url().map(|k| KeyValue::new(k, shown_url.to_owned())));
+        attributes
+    };
     maximus_trace::get_tracing()
         .span_builder("api_request")
         .kind(SpanKind::Client)
-        .attributes(attributes)
-        .start()
+        .start_with(attributes)
 }
 
 pub(crate) fn endpoint(base: &Url, path: &str, query: &[(&str, String)]) -> Result<Url> {

@@ -160,13 +160,15 @@ impl DeferredSpan {
             return DeferredSpan::OFF;
         };
         match local::parent() {
-            Some(parent) => DeferredSpan(Deferral::Started(SpanBuilder::start_child(
-                pipeline,
-                parent,
-                name,
-                kind,
-                attributes(),
-            ))),
+            Some(parent) if pipeline.children_follow && pipeline.is_active() => DeferredSpan(
+                Deferral::Started(SpanBuilder::start_child(pipeline, parent, name, kind, attributes)),
+            ),
+            Some(parent) => DeferredSpan(Deferral::Started(
+                SpanBuilder::new(Some(PipelineRef::Global(pipeline)), name.into_cow())
+                    .kind(kind)
+                    .parent_of(Some(parent))
+                    .start_with(attributes),
+            )),
             None => DeferredSpan(Deferral::Pending(Box::new(Deferred {
                 name,
                 kind,

@@ -19,6 +19,10 @@ use opentelemetry_sdk::propagation::BaggagePropagator;
 use crate::config::Propagators;
 use crate::engine::{Inherited, Parent, SpanId, SpanIds, TraceId, local};
 
+/// Header names, built once (a `&str` name is parsed on every insert).
+const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+const TRACESTATE: http::HeaderName = http::HeaderName::from_static("tracestate");
+
 const TRACE_CONTEXT: u8 = 1;
 const BAGGAGE: u8 = 2;
 const JAEGER: u8 = 4;
@@ -98,10 +102,10 @@ pub fn inject(headers: &mut HeaderMap) {
 fn inject_parent(parent: &Parent, headers: &mut HeaderMap) {
     let ids = parent.ids;
     if active(TRACE_CONTEXT) {
-        headers.insert("traceparent", traceparent(ids));
+        headers.insert(TRACEPARENT, traceparent(ids));
         if let Some(state) = Inherited::trace_state(&parent.inherited) {
             if let Ok(value) = HeaderValue::from_str(&state.header()) {
-                headers.insert("tracestate", value);
+                headers.insert(TRACESTATE, value);
             }
         }
     }
@@ -116,7 +120,7 @@ fn inject_parent(parent: &Parent, headers: &mut HeaderMap) {
     }
 }
 
-/// `00-{trace id}-{span id}-{flags}`, formatted without allocating.
+/// `00-{trace id}-{span id}-{flags}`.
 fn traceparent(ids: SpanIds) -> HeaderValue {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
@@ -131,7 +135,9 @@ fn traceparent(ids: SpanIds) -> HeaderValue {
     if ids.sampled {
         out[54] = b'1';
     }
-    HeaderValue::from_bytes(&out).expect("hex digits and dashes are a valid header value")
+    let bytes = bytes::Bytes::copy_from_slice(&out);
+    // SAFETY: lowercase hex digits and dashes only, all visible ASCII.
+    unsafe { HeaderValue::from_maybe_shared_unchecked(bytes) }
 }
 
 /// Reads the trace context of an incoming request. Never fails: bad headers give an

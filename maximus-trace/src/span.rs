@@ -509,13 +509,36 @@ impl SpanBuilder {
 
     /// Starts the span without making it current.
     pub fn start(self) -> Span {
+        self.start_with(Vec::<KeyValue>::new)
+    }
+
+    /// Starts the span without making it current; `attributes` runs only when the span is
+    /// recorded (sampled), so building their values costs nothing otherwise. They come after
+    /// those given to the builder.
+    pub fn start_with<I>(self, attributes: impl FnOnce() -> I) -> Span
+    where
+        I: IntoIterator,
+        I::Item: Into<KeyValue>,
+    {
         let Some(pipeline) = self.pipeline.filter(|p| p.is_active()) else {
             return Span::none();
         };
+        let own = self.attributes;
+        let all = move || {
+            let mut all = own;
+            all.extend(attributes().into_iter().map(Into::into));
+            all
+        };
         let (parent, root_inherited) = Self::resolve_parent(self.parent);
+        if let (PipelineRef::Global(global), Some(parent)) = (&pipeline, &parent) {
+            if global.children_follow && self.links.is_empty() {
+                // A child under a parent-based sampler: the parent's decision, no sampler.
+                let name = SmallStr::from_cow(self.name);
+                return Self::start_child(global, parent.clone(), name, self.kind, all);
+            }
+        }
         let ids = local::generate_ids(parent.as_ref());
         pipeline.count_started();
-        let attributes = self.attributes;
         let begin = start::decide(
             &pipeline,
             parent,
@@ -523,7 +546,7 @@ impl SpanBuilder {
             ids,
             SmallStr::from_cow(self.name),
             self.kind,
-            move || attributes,
+            all,
             self.links,
         );
         match begin {
@@ -549,23 +572,17 @@ impl SpanBuilder {
         }
     }
 
-    /// A span of the global pipeline under `parent`, without a builder: an `async fn`'s span
-    /// under the caller's. With a parent-based sampler the decision is the parent's, and a
-    /// sampled span's record is written straight into its cell.
+    /// A span of the global pipeline under `parent` when its sampler is parent-based, without
+    /// the general start: the decision is the parent's, and a sampled span's record is written
+    /// straight into its cell.
     pub(crate) fn start_child(
         pipeline: &'static crate::pipeline::Pipeline,
         parent: Parent,
         name: SmallStr,
         kind: SpanKind,
-        attributes: Vec<KeyValue>,
+        attributes: impl FnOnce() -> Vec<KeyValue>,
     ) -> Span {
-        if !pipeline.children_follow || !pipeline.is_active() {
-            return SpanBuilder::new(Some(PipelineRef::Global(pipeline)), name.into_cow())
-                .kind(kind)
-                .attributes(attributes)
-                .parent_of(Some(parent))
-                .start();
-        }
+        debug_assert!(pipeline.children_follow, "only under a parent-based sampler");
         let ids = local::child_ids(pipeline, &parent.ids);
         let Parent {
             ids: parent_ids,
@@ -578,6 +595,7 @@ impl SpanBuilder {
                 record: RecordRef::Unrecorded(EndCount::Global),
             });
         }
+        let attributes = attributes();
         let attributes = if attributes.is_empty() {
             Vec::new()
         } else {

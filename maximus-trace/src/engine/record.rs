@@ -92,7 +92,7 @@ where
 
 /// Sets `attr` in `attributes`: replaces the value of the same key, else appends within `max`.
 fn put(attributes: &mut Vec<Attr>, attr: Attr, max: usize, dropped: &mut u32) {
-    if let Some(existing) = attributes.iter_mut().find(|a| a.key == attr.key) {
+    if let Some(existing) = attributes.iter_mut().find(|a| a.key.same(&attr.key)) {
         existing.value = attr.value;
     } else if attributes.len() < max {
         attributes.push(attr);

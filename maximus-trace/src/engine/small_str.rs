@@ -51,6 +51,12 @@ impl SmallStr {
         }
     }
 
+    /// Equal content; the same static string is recognised without comparing bytes.
+    #[inline]
+    pub(crate) fn same(&self, other: &SmallStr) -> bool {
+        (self.ptr == other.ptr && self.len == other.len) || self.as_str() == other.as_str()
+    }
+
     fn is_owned(&self) -> bool {
         self.len & OWNED != 0
     }
