@@ -135,8 +135,9 @@ pub(crate) enum Deferral {
     /// Started at the call, under the caller's span.
     Started(Span),
     /// Nothing was current at the call: started at the first poll, under the span current
-    /// then (so `traced().in_span(span)` hangs under `span`). Boxed, so an `async fn`'s
-    /// future stays small.
+    /// then (so `traced().in_span(span)` hangs under `span`), and dated then too: that
+    /// parent often starts after the call, and a child must not begin before its parent.
+    /// Boxed, so an `async fn`'s future stays small.
     Pending(Box<Deferred>),
 }
 

@@ -350,3 +350,42 @@ fn a_later_value_replaces_an_earlier_one_for_few_and_for_many_attributes() {
     assert_eq!((many.attributes.len(), attr(many, "k")), (31, Some(&V::I64(3))));
     assert_eq!(many.attributes[0].key.as_str(), "k", "first-set order is kept");
 }
+
+#[test]
+fn a_span_left_open_across_a_reinit_never_crosses_into_the_new_pipeline() {
+    let _lock = support::exclusive();
+    let first_exporter = InMemorySpanExporter::default();
+    let first = support::builder(&first_exporter).init().unwrap();
+    let straddling = span!("straddling");
+    let first_trace = maximus_trace::current_trace_id();
+    let owned = maximus_trace::get_tracing().start_span("owned.straddling", [("a", 1)]);
+    drop(first);
+
+    let second_exporter = InMemorySpanExporter::default();
+    let second = support::builder(&second_exporter).init().unwrap();
+    {
+        let _fresh = span!("fresh");
+        let _under = span!("fresh.child");
+    }
+    drop(owned);
+    drop(straddling);
+    {
+        let _after = span!("after");
+    }
+    let spans = support::finish(second, &second_exporter);
+    let mut names: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
+    names.sort_unstable();
+    // Spans started under the first pipeline belong to it: the second exports only its own,
+    // and those opened under a straddling span keep its trace.
+    assert_eq!(names, ["after", "fresh", "fresh.child"]);
+    assert!(support::is_child_of(
+        find(&spans, "fresh.child"),
+        find(&spans, "fresh")
+    ));
+    let straddling_trace = first_trace.expect("ids inside the straddling span");
+    assert_eq!(
+        find(&spans, "fresh").span_context.trace_id().to_string(),
+        straddling_trace
+    );
+    assert!(first_exporter.get_finished_spans().unwrap().is_empty());
+}

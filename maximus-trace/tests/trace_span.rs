@@ -396,3 +396,46 @@ fn async_fn_dropped_before_its_first_poll_records_a_cancelled_span() {
         Some(&V::Bool(true))
     );
 }
+
+#[trace_span]
+async fn awaited_later() -> Option<String> {
+    maximus_trace::current_trace_id()
+}
+
+#[test]
+fn an_async_span_starts_when_the_function_is_called_not_when_first_polled() {
+    let mut called_by = None;
+    let mut polled_at = None;
+    let spans = capture(|| {
+        let rt = runtime();
+        let _caller = maximus_trace::span!("caller");
+        let before_call = std::time::SystemTime::now();
+        let fut = awaited_later();
+        // Awaited after the caller's span ended, as a queued job would be.
+        drop(_caller);
+        std::thread::sleep(Duration::from_millis(30));
+        polled_at = Some(std::time::SystemTime::now());
+        rt.block_on(fut);
+        called_by = Some(before_call);
+    });
+    let span = find(&spans, "awaited_later");
+    assert!(is_child_of(span, find(&spans, "caller")));
+    // Like `tracing`'s `#[instrument]`: the wait before the first poll is part of the span.
+    assert!(span.start_time >= called_by.unwrap() - Duration::from_millis(1));
+    assert!(span.start_time < polled_at.unwrap());
+}
+
+#[test]
+fn an_async_function_called_under_an_unsampled_span_keeps_the_callers_trace() {
+    let spans = capture_with(
+        |b| b.sample_ratio(0.0),
+        || {
+            let rt = runtime();
+            let _caller = maximus_trace::span!("caller");
+            let caller_trace = maximus_trace::current_trace_id();
+            assert!(caller_trace.is_some());
+            assert_eq!(rt.block_on(awaited_later()), caller_trace);
+        },
+    );
+    assert!(spans.is_empty());
+}

@@ -55,12 +55,18 @@ fn take(shared: &ThreadShared, inner: &mut Inner, generation: u64) {
     // SAFETY: held (just taken, or earlier in this session), on the owning thread.
     let buffer = unsafe { shared.buffer() };
     if buffer.generation != generation {
-        // Another pipeline's records: keep the open ones (their frames point at them), drop
-        // the ended ones (that pipeline has shut down).
-        let mut kept = Vec::with_capacity(HANDOFF);
-        relocate_open(&mut inner.frames, &mut buffer.records, &mut kept);
-        buffer.records = kept;
+        // The records of a pipeline that has shut down (a new one is installed). Its spans
+        // still open here stay current, so their children keep the trace, but are no longer
+        // recorded: a span is exported only by the pipeline that started it (whose service
+        // and exporter it was started under), as owned spans are.
+        for frame in inner.frames.iter_mut() {
+            if let Target::Local(_) = frame.target {
+                frame.target = Target::Unrecorded;
+            }
+        }
+        buffer.records.clear();
         buffer.generation = generation;
+        inner.top_changed();
     }
     if buffer.records.capacity() == 0 {
         buffer.records = std::mem::take(&mut inner.spare);
