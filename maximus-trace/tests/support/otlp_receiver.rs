@@ -60,6 +60,9 @@ enum Behaviour {
     Silent,
 }
 
+/// A scripted reply: status line (`"503 Service Unavailable"`) and extra headers.
+pub type Scripted = (&'static str, &'static [(&'static str, &'static str)]);
+
 #[derive(Default)]
 struct State {
     requests: Vec<ExportRequest>,
@@ -68,6 +71,10 @@ struct State {
     /// Requests whose body was not a valid `ExportTraceServiceRequest` (answered 400).
     rejected: Vec<String>,
     connections_accepted: usize,
+    /// Replies for the next trace posts (status line, extra headers), before answering 200.
+    script: std::collections::VecDeque<Scripted>,
+    /// When each trace post arrived, answered from the script or not.
+    attempts: Vec<Instant>,
     /// Clones of every accepted stream, shut down when the receiver drops so no thread of
     /// ours (or the exporter's) stays blocked on them.
     streams: Vec<TcpStream>,
@@ -138,6 +145,30 @@ impl OtlpReceiver {
     /// A receiver that answers each request only after `delay`.
     pub fn slow(delay: Duration) -> Self {
         Self::spawn("127.0.0.1:0", Behaviour::Answer { delay })
+    }
+
+    /// A receiver that answers its first trace posts with `replies` (not recording them), then
+    /// records and answers as [`OtlpReceiver::start`] does: a collector that refuses for a
+    /// while.
+    pub fn scripted(replies: &[Scripted]) -> Self {
+        let receiver = Self::start();
+        receiver
+            .shared
+            .update(|s| s.script = replies.iter().copied().collect());
+        receiver
+    }
+
+    /// When each trace post arrived (scripted replies included).
+    pub fn attempts(&self) -> Vec<Instant> {
+        self.shared.lock().attempts.clone()
+    }
+
+    /// Waits until at least `n` trace posts arrived; returns when each did.
+    pub fn wait_for_attempts(&self, n: usize, timeout: Duration) -> Vec<Instant> {
+        self.shared
+            .wait_until(timeout, |s| s.attempts.len() >= n)
+            .attempts
+            .clone()
     }
 
     /// A receiver that accepts connections and never reads or answers.
@@ -269,6 +300,19 @@ fn serve(stream: TcpStream, shared: &Shared, delay: Duration) {
                 Err(_) => "400 Bad Request",
             };
             let head = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
+            if writer.write_all(head.as_bytes()).is_err() || close {
+                return;
+            }
+            continue;
+        }
+        let mut scripted = None;
+        shared.update(|s| {
+            s.attempts.push(Instant::now());
+            scripted = s.script.pop_front();
+        });
+        if let Some((status, extra)) = scripted {
+            let extra: String = extra.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
+            let head = format!("HTTP/1.1 {status}\r\n{extra}content-length: 0\r\n\r\n");
             if writer.write_all(head.as_bytes()).is_err() || close {
                 return;
             }

@@ -234,7 +234,8 @@ impl Poster {
     fn post(&self, client: &reqwest::blocking::Client, body: bytes::Bytes) -> Result<(), String> {
         let deadline = Instant::now() + self.timeout;
         let mut pause = FIRST_PAUSE;
-        for attempt in 0.. {
+        let mut retries = 0;
+        loop {
             let outcome = client
                 .post(&self.endpoint)
                 .headers(self.headers.clone())
@@ -256,13 +257,13 @@ impl Poster {
                 Err(e) => return Err(format!("{}", e.without_url())),
             };
             let wait = wait.unwrap_or(pause).min(MAX_PAUSE);
-            if attempt == RETRIES || Instant::now() + wait >= deadline {
+            if retries == RETRIES || Instant::now() + wait >= deadline {
                 return Err(error);
             }
             std::thread::sleep(wait);
             pause *= 2;
+            retries += 1;
         }
-        unreachable!("the loop returns")
     }
 }
 
