@@ -7,7 +7,8 @@
 //! valgrind --tool=callgrind --toggle-collect='*_iteration' target/release/examples/instructions sampled 1000
 //! ```
 //!
-//! Arms: `disabled`, `not-sampled`, `sampled`, `fastrace`.
+//! Arms: `plain` (untraced functions: the floor), `disabled`, `not-sampled`, `sampled`,
+//! `fastrace`. Shapes: `hundred` (default), `one`, `async`.
 
 use std::hint::black_box;
 
@@ -49,10 +50,23 @@ fn main() {
         f();
         timed += start.elapsed();
     };
+    if arm == "plain" {
+        for i in 0..iterations {
+            match shape.as_str() {
+                "async" => time(&mut || plain_async_iteration(i)),
+                _ => time(&mut || plain_iteration(i, children)),
+            }
+        }
+        report(&arm, timed, iterations * (children + 1));
+        return;
+    }
     if arm == "fastrace" {
         fastrace::set_reporter(Reporter, fastrace::collector::Config::default());
         for i in 0..iterations {
-            time(&mut || fastrace_iteration(i, children));
+            match shape.as_str() {
+                "async" => time(&mut || fastrace_async_iteration(i)),
+                _ => time(&mut || fastrace_iteration(i, children)),
+            }
             if i % 10 == 9 {
                 fastrace::flush();
             }
@@ -108,6 +122,40 @@ async fn mx_child_async(i: u64) -> u64 {
 fn async_iteration(i: u64) {
     let _root = span!("root");
     black_box(maximus_bench::executor::block_on(mx_child_async(i)));
+}
+
+#[inline(never)]
+fn plain_child(i: u64) -> u64 {
+    black_box(i)
+}
+
+#[inline(never)]
+async fn plain_child_async(i: u64) -> u64 {
+    black_box(i)
+}
+
+#[inline(never)]
+fn plain_iteration(i: u64, children: u64) {
+    for j in 0..children {
+        black_box(plain_child(i + j));
+    }
+}
+
+#[inline(never)]
+fn plain_async_iteration(i: u64) {
+    black_box(maximus_bench::executor::block_on(plain_child_async(i)));
+}
+
+#[fastrace::trace]
+async fn fr_child_async(i: u64) -> u64 {
+    black_box(i)
+}
+
+#[inline(never)]
+fn fastrace_async_iteration(i: u64) {
+    let root = fastrace::Span::root("root", fastrace::collector::SpanContext::random());
+    let _parent = root.set_local_parent();
+    black_box(maximus_bench::executor::block_on(fr_child_async(i)));
 }
 
 #[inline(never)]

@@ -1,6 +1,7 @@
 //! The current span: helpers that act on it, and futures that carry their span.
 
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
@@ -94,7 +95,7 @@ impl<F: Future> InSpan<F> {
         InSpan {
             inner,
             span: FutureSpan {
-                state: Deferral::Started(span),
+                state: ManuallyDrop::new(Deferral::Started(span)),
                 done: false,
             },
             on_output,
@@ -109,7 +110,7 @@ impl<F: Future> InSpan<F> {
         InSpan {
             inner,
             span: FutureSpan {
-                state: deferred.0,
+                state: ManuallyDrop::new(deferred.0),
                 done: false,
             },
             on_output,
@@ -195,10 +196,10 @@ impl<F: Future> Future for InSpan<F> {
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
         let span = &mut *this.span;
-        if let Deferral::Pending(_) = span.state {
+        if let Deferral::Pending(_) = *span.state {
             span.start_pending();
         }
-        let poll = match &span.state {
+        let poll = match &*span.state {
             Deferral::Started(s) if s.handle().is_some() => {
                 let handle = s.handle().expect("checked above");
                 let current = Current::enter(handle);
@@ -216,11 +217,15 @@ impl<F: Future> Future for InSpan<F> {
         };
         if let Poll::Ready(output) = &poll {
             span.done = true;
-            if let Deferral::Started(s) = std::mem::replace(&mut span.state, Deferral::Off) {
-                if let Some(hook) = this.on_output {
-                    hook(&s, output);
+            // Only a started span has anything to end now (a shared one ends nothing); the
+            // others are left for the drop, so a future untraced pays no drop glue here.
+            if matches!(*span.state, Deferral::Started(_)) {
+                if let Deferral::Started(s) = std::mem::replace(&mut *span.state, Deferral::Off) {
+                    if let Some(hook) = this.on_output {
+                        hook(&s, output);
+                    }
+                    drop(s);
                 }
-                drop(s);
             }
         }
         poll
@@ -229,35 +234,46 @@ impl<F: Future> Future for InSpan<F> {
 
 /// The span of a future: ends it, marked cancelled when the future never completed.
 struct FutureSpan {
-    state: Deferral,
+    /// Dropped by hand: skipped when `Off` (tracing off, or the span already ended), so an
+    /// untraced future does not call the enum's (large, out-of-line) drop glue.
+    state: ManuallyDrop<Deferral>,
     done: bool,
 }
 
 impl Drop for FutureSpan {
-    // Inlined: a completed or untraced future pays one branch here.
+    // Inlined: an untraced or completed future pays one branch here.
     #[inline]
     fn drop(&mut self) {
-        if !self.done {
-            self.cancelled();
+        if !matches!(*self.state, Deferral::Off) {
+            self.end();
         }
     }
 }
 
 impl FutureSpan {
     fn start_pending(&mut self) {
-        if !matches!(self.state, Deferral::Pending(_)) {
+        if !matches!(*self.state, Deferral::Pending(_)) {
             return;
         }
-        if let Deferral::Pending(deferred) = std::mem::replace(&mut self.state, Deferral::Off) {
-            self.state = Deferral::Started(deferred.start());
+        if let Deferral::Pending(deferred) = std::mem::replace(&mut *self.state, Deferral::Off) {
+            *self.state = Deferral::Started(deferred.start());
         }
     }
 
+    /// Ends the span (cancelled if the future never completed) and frees the state.
     #[cold]
+    fn end(&mut self) {
+        if !self.done {
+            self.cancelled();
+        }
+        // SAFETY: called once, from `drop`; the state is not used after.
+        unsafe { ManuallyDrop::drop(&mut self.state) }
+    }
+
     fn cancelled(&mut self) {
         // Called but never polled: the call still happened, and was cancelled.
         self.start_pending();
-        if let Deferral::Started(span) = &self.state {
+        if let Deferral::Started(span) = &*self.state {
             if !std::thread::panicking() {
                 span.set_attribute("cancelled", true);
             }
