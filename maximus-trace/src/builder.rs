@@ -143,7 +143,8 @@ impl TracingBuilder {
         self
     }
 
-    /// How many ended spans may wait for export before new ones are dropped (default 2048).
+    /// How many ended spans may wait for export before new ones are dropped (else
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`; default 16,384, about 4 MB with three attributes per span).
     pub fn max_queue_size(mut self, spans: usize) -> Self {
         let batch = self.batch.get_or_insert_with(BatchSettings::default);
         batch.max_queue_size = spans;

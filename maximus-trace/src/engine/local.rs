@@ -615,15 +615,35 @@ pub(crate) fn push_handle(handle: &Handle) {
 pub(crate) fn pop(span_id: SpanId) {
     thread::with(|local| {
         let Some(mut inner) = local.inner() else { return };
-        let Some(frame) = pop_frame(&mut inner, span_id) else {
-            return;
-        };
-        if inner.frames.is_empty() {
+        let Some(top) = inner.frames.last() else { return };
+        if top.ids.span_id != span_id || top.inherited.is_some() || top.otel.is_some() {
+            drop(inner);
+            return pop_slow(local, span_id);
+        }
+        let depth = inner.frames.len();
+        // SAFETY: the rest of a frame is `Copy`; with nothing owned there is nothing to drop.
+        unsafe { inner.frames.set_len(depth - 1) };
+        inner.top_changed();
+        if depth == 1 {
             buffer::stack_emptied(local.shared(), &mut inner);
         }
-        drop(inner);
-        drop(frame);
     });
+}
+
+/// [`pop`] for a frame that owns something, or that is not on top.
+#[cold]
+#[inline(never)]
+fn pop_slow(local: &Local, span_id: SpanId) {
+    let Some(mut inner) = local.inner() else { return };
+    let Some(frame) = pop_frame(&mut inner, span_id) else {
+        return;
+    };
+    if inner.frames.is_empty() {
+        buffer::stack_emptied(local.shared(), &mut inner);
+    }
+    drop(inner);
+    // Dropped outside the borrow, as in `exit_slow`.
+    drop(frame);
 }
 
 // ---- operations on this thread's recorded spans ----
