@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Arms: `plain` (untraced functions: the floor), `disabled`, `not-sampled`, `sampled`,
-//! `fastrace`. Shapes: `hundred` (default), `one`, `async`.
+//! `bridged` and `bridged-not-sampled` (with `otel_context(true)`), `fastrace`.
+//! Shapes: `hundred` (default), `one`, `async`.
 
 use std::hint::black_box;
 
@@ -80,6 +81,9 @@ fn main() {
     let builder = match arm.as_str() {
         "disabled" => builder.enabled(false),
         "not-sampled" => builder.sample_ratio(0.0),
+        // The OpenTelemetry context bridge on (`otel_context(true)`).
+        "bridged" => builder.sample_ratio(1.0).otel_context(true),
+        "bridged-not-sampled" => builder.sample_ratio(0.0).otel_context(true),
         _ => builder.sample_ratio(1.0),
     };
     let guard = builder.init().expect("init");

@@ -174,6 +174,9 @@ impl Default for BatchSettings {
     }
 }
 
+/// The spec's default for every `OTEL_*_COUNT_LIMIT`.
+pub(crate) const DEFAULT_COUNT_LIMIT: u32 = 128;
+
 /// Span limits (`OTEL_SPAN_*_COUNT_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Limits {
@@ -186,9 +189,9 @@ pub(crate) struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            attribute_count: 128,
-            event_count: 128,
-            link_count: 128,
+            attribute_count: DEFAULT_COUNT_LIMIT,
+            event_count: DEFAULT_COUNT_LIMIT,
+            link_count: DEFAULT_COUNT_LIMIT,
             attribute_value_length: None,
         }
     }

@@ -16,21 +16,33 @@ pub(crate) struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
+        Limits::from(&crate::config::Limits::default())
+    }
+}
+
+impl From<&crate::config::Limits> for Limits {
+    fn from(configured: &crate::config::Limits) -> Self {
         Limits {
-            attribute_count: 128,
-            event_count: 128,
-            link_count: 128,
-            attributes_per_event: 128,
-            value_length: None,
+            attribute_count: configured.attribute_count as usize,
+            event_count: configured.event_count as usize,
+            link_count: configured.link_count as usize,
+            attributes_per_event: ATTRIBUTES_PER_EVENT,
+            value_length: configured.attribute_value_length,
         }
     }
 }
 
+/// `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT` at the spec's default (not configurable here).
+const ATTRIBUTES_PER_EVENT: usize = DEFAULT as usize;
+
+/// Before any `init()`: the spec's defaults.
+const DEFAULT: u32 = crate::config::DEFAULT_COUNT_LIMIT;
+
 const NONE: usize = usize::MAX;
 
-static ATTRIBUTE_COUNT: AtomicUsize = AtomicUsize::new(128);
-static EVENT_COUNT: AtomicUsize = AtomicUsize::new(128);
-static LINK_COUNT: AtomicUsize = AtomicUsize::new(128);
+static ATTRIBUTE_COUNT: AtomicUsize = AtomicUsize::new(DEFAULT as usize);
+static EVENT_COUNT: AtomicUsize = AtomicUsize::new(DEFAULT as usize);
+static LINK_COUNT: AtomicUsize = AtomicUsize::new(DEFAULT as usize);
 static VALUE_LENGTH: AtomicUsize = AtomicUsize::new(NONE);
 
 /// The limits in force.
@@ -39,7 +51,7 @@ pub(crate) fn current() -> Limits {
         attribute_count: ATTRIBUTE_COUNT.load(Ordering::Relaxed),
         event_count: EVENT_COUNT.load(Ordering::Relaxed),
         link_count: LINK_COUNT.load(Ordering::Relaxed),
-        attributes_per_event: 128,
+        attributes_per_event: ATTRIBUTES_PER_EVENT,
         value_length: match VALUE_LENGTH.load(Ordering::Relaxed) {
             NONE => None,
             n => Some(n),
@@ -53,8 +65,9 @@ pub(crate) fn value_length() -> Option<usize> {
 }
 
 pub(crate) fn set(limits: &crate::config::Limits) {
-    ATTRIBUTE_COUNT.store(limits.attribute_count as usize, Ordering::Relaxed);
-    EVENT_COUNT.store(limits.event_count as usize, Ordering::Relaxed);
-    LINK_COUNT.store(limits.link_count as usize, Ordering::Relaxed);
-    VALUE_LENGTH.store(limits.attribute_value_length.unwrap_or(NONE), Ordering::Relaxed);
+    let limits = Limits::from(limits);
+    ATTRIBUTE_COUNT.store(limits.attribute_count, Ordering::Relaxed);
+    EVENT_COUNT.store(limits.event_count, Ordering::Relaxed);
+    LINK_COUNT.store(limits.link_count, Ordering::Relaxed);
+    VALUE_LENGTH.store(limits.value_length.unwrap_or(NONE), Ordering::Relaxed);
 }

@@ -56,22 +56,8 @@ where
         Some(false) => Begin::Unrecorded(ids, inherited),
         Some(true) => {
             ids.sampled = true;
-            let limits = limits::current();
-            let (attributes, dropped) = convert_attributes(attributes(), &limits, limits.attribute_count);
-            let more = more(&inherited, links, dropped);
-            Begin::Recorded(Begun {
-                ids,
-                inherited,
-                start: Start {
-                    ids,
-                    parent: parent.map(|p| p.ids),
-                    name,
-                    kind,
-                    attributes,
-                    more,
-                    sampled: true,
-                },
-            })
+            let parent = parent.map(|p| p.ids);
+            recorded(ids, inherited, parent, name, kind, attributes(), links)
         }
         None => ask_custom(
             pipeline,
@@ -154,6 +140,20 @@ fn ask_custom(
     };
     ids.sampled = sampled;
     attributes.extend(result.attributes.into_iter().map(KeyValue::from_otel));
+    let parent = parent.map(|p| p.ids);
+    recorded(ids, inherited, parent, name, kind, attributes, links)
+}
+
+/// A recorded span's start: attributes converted within the limits, the rare parts boxed.
+fn recorded(
+    ids: SpanIds,
+    inherited: Option<Arc<Inherited>>,
+    parent: Option<SpanIds>,
+    name: SmallStr,
+    kind: SpanKind,
+    attributes: impl IntoIterator<Item = KeyValue>,
+    links: Vec<LinkRecord>,
+) -> Begin {
     let limits = limits::current();
     let (attributes, dropped) = convert_attributes(attributes, &limits, limits.attribute_count);
     let more = more(&inherited, links, dropped);
@@ -162,12 +162,12 @@ fn ask_custom(
         inherited,
         start: Start {
             ids,
-            parent: parent.map(|p| p.ids),
+            parent,
             name,
             kind,
             attributes,
             more,
-            sampled,
+            sampled: ids.sampled,
         },
     })
 }
