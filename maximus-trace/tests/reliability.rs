@@ -58,6 +58,11 @@ fn absent_collector_failures_are_logged_once_per_interval_not_per_batch() {
         "{allowed} allowed: {warnings:?}"
     );
     assert!(warnings.iter().all(|(level, _)| *level == log::Level::Warn));
+    // The warning names the cause, not only that sending failed.
+    assert!(
+        warnings.iter().all(|(_, line)| line.contains("onnect")),
+        "{warnings:?}"
+    );
 }
 
 #[test]
