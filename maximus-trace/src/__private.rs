@@ -10,8 +10,8 @@ pub use crate::span::{Span, SpanGuard, SpanKind};
 pub use crate::value::{IntoValue, KeyValue, ToValue, Value};
 pub use core;
 
+pub use crate::context::DeferredSpan;
 use crate::context::InSpan;
-pub use crate::context::{Deferred, DeferredSpan};
 use crate::engine::{SmallStr, local};
 
 /// `span!`: a current span, attributes evaluated only when the span is recorded.

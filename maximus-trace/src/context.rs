@@ -144,7 +144,7 @@ pub(crate) enum Deferral {
 
 /// A span to start at the first poll.
 #[derive(Debug)]
-pub struct Deferred {
+pub(crate) struct Deferred {
     name: SmallStr,
     kind: SpanKind,
     attributes: Vec<KeyValue>,

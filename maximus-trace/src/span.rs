@@ -530,13 +530,16 @@ impl SpanBuilder {
             all
         };
         let (parent, root_inherited) = Self::resolve_parent(self.parent);
-        if let (PipelineRef::Global(global), Some(parent)) = (&pipeline, &parent) {
-            if global.children_follow && self.links.is_empty() {
+        let parent = match (&pipeline, parent) {
+            (PipelineRef::Global(global), Some(parent))
+                if global.children_follow && self.links.is_empty() =>
+            {
                 // A child under a parent-based sampler: the parent's decision, no sampler.
                 let name = SmallStr::from_cow(self.name);
-                return Self::start_child(global, parent.clone(), name, self.kind, all);
+                return Self::start_child(global, parent, name, self.kind, all);
             }
-        }
+            (_, parent) => parent,
+        };
         let ids = local::generate_ids(parent.as_ref());
         pipeline.count_started();
         let begin = start::decide(
@@ -595,28 +598,15 @@ impl SpanBuilder {
                 record: RecordRef::Unrecorded(EndCount::Global),
             });
         }
-        let attributes = attributes();
-        let attributes = if attributes.is_empty() {
-            Vec::new()
-        } else {
-            let limits = crate::engine::limits::current();
-            crate::engine::record::convert_attributes(attributes, &limits, limits.attribute_count).0
-        };
-        let more = Inherited::trace_state(&inherited).map(|state| {
-            Box::new(crate::engine::record::More {
-                trace_state: Some(state.clone()),
-                ..Default::default()
-            })
-        });
-        let start = crate::engine::record::Start {
+        let start = start::record_start(
             ids,
-            parent: Some(parent_ids),
+            &inherited,
+            Some(parent_ids),
             name,
             kind,
-            attributes,
-            more,
-            sampled: true,
-        };
+            attributes(),
+            Vec::new(),
+        );
         let record = Record::start(start, clock::now());
         Span::from_handle(Handle {
             ids,

@@ -155,3 +155,53 @@ fn a_span_still_open_on_another_thread_is_exported_once_when_it_ends() {
     assert_eq!(names.iter().filter(|n| **n == "still.open").count(), 1);
     assert_eq!(names.iter().filter(|n| **n == "already.ended").count(), 1);
 }
+
+#[test]
+fn dropping_the_guard_exports_spans_buffered_by_an_idle_thread() {
+    let _lock = support::exclusive();
+    let exporter = InMemorySpanExporter::default();
+    let guard = support::builder(&exporter)
+        .span_exporter(support::KeepOnShutdown(exporter.clone()))
+        .init()
+        .unwrap();
+    let (ended_tx, ended_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    // A pool thread: a few spans (under the hand-off size), then it waits, alive, past the
+    // shutdown.
+    let worker = std::thread::spawn(move || {
+        for i in 0..5 {
+            let _s = span!("pool.worker", i = i);
+        }
+        ended_tx.send(()).unwrap();
+        done_rx.recv().unwrap();
+    });
+    ended_rx.recv().unwrap();
+    drop(guard);
+    done_tx.send(()).unwrap();
+    worker.join().unwrap();
+    assert_eq!(exporter.get_finished_spans().unwrap().len(), 5);
+}
+
+#[test]
+fn spans_ended_on_a_thread_that_started_none_are_counted() {
+    let _lock = support::exclusive();
+    // Sampled spans end through the thread's buffer, unsampled ones are only counted.
+    for (ratio, exported) in [(1.0, 3), (0.0, 0)] {
+        let exporter = InMemorySpanExporter::default();
+        let guard = support::builder(&exporter).sample_ratio(ratio).init().unwrap();
+        let spans: Vec<Span> = (0..3)
+            .map(|i| maximus_trace::get_tracing().start_span("handed.over", [("i", i)]))
+            .collect();
+        // The consumer never starts a span of its own, only ends these.
+        std::thread::spawn(move || drop(spans)).join().unwrap();
+        guard.force_flush().unwrap();
+        let stats = guard.stats();
+        drop(guard);
+        assert_eq!(
+            (stats.spans_started, stats.spans_ended),
+            (3, 3),
+            "ratio {ratio}: {stats:?}"
+        );
+        assert_eq!(stats.spans_exported, exported, "ratio {ratio}");
+    }
+}

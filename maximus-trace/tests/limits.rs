@@ -59,3 +59,28 @@ fn events_beyond_the_limit_are_dropped_and_counted() {
     assert_eq!(s.events.len(), 2);
     assert_eq!(s.events.dropped_count, 3);
 }
+
+#[test]
+fn attributes_given_at_the_start_beyond_the_count_limit_are_dropped_and_counted() {
+    let spans = capture_with(
+        |b| b.environment(vars(&[("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "2")])),
+        || {
+            // The three ways a span starts: on this thread's stack (`span!`), owned under a
+            // parent (`start_span`), and owned as a root through the sampler.
+            let _macro = span!("macro", a = 1, b = 2, c = 3, d = 4);
+            let tracing = maximus_trace::get_tracing();
+            tracing.start_span("owned", [("a", 1), ("b", 2), ("c", 3)]).end();
+            tracing
+                .span_builder("root")
+                .root()
+                .attributes([("a", 1), ("b", 2), ("c", 3)])
+                .start()
+                .end();
+        },
+    );
+    for (name, dropped) in [("macro", 2), ("owned", 1), ("root", 1)] {
+        let s = find(&spans, name);
+        assert_eq!(s.attributes.len(), 2, "{name}");
+        assert_eq!(s.dropped_attributes_count, dropped, "{name}");
+    }
+}

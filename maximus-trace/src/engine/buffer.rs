@@ -62,6 +62,7 @@ fn take(shared: &ThreadShared, inner: &mut Inner, generation: u64) {
         for frame in inner.frames.iter_mut() {
             if let Target::Local(_) = frame.target {
                 frame.target = Target::Unrecorded;
+                frame.top = frame.kind();
             }
         }
         buffer.records.clear();
@@ -118,6 +119,10 @@ pub(crate) fn hand_off(shared: &ThreadShared, inner: &mut Inner) {
 #[cold]
 pub(crate) fn stack_emptied(shared: &ThreadShared, inner: &mut Inner) {
     FAST.with(|f| f.publish(shared));
+    if shared.has_mail() {
+        // For spans that have ended (none is open now): posted as they ended.
+        drop(shared.take_mail());
+    }
     if inner.busy {
         inner.busy = false;
         shared.release();
@@ -174,7 +179,7 @@ fn buffer_ended(local: &Local, generation: u64, record: Record) -> Option<Record
     let Some(mut inner) = local.inner() else {
         return Some(record);
     };
-    FAST.with(|f| f.ended());
+    FAST.with(|f| f.ended(generation));
     let index = push(shared, &mut inner, generation, record);
     // SAFETY: held since `push`.
     if due(&unsafe { shared.buffer() }.records[..=index], &inner) {

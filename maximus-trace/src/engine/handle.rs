@@ -69,8 +69,8 @@ impl Handle {
         }
     }
 
-    /// Whether recording on this span has effect. For a span another thread holds, whether
-    /// it is sampled (its owner alone knows when it ends).
+    /// Whether recording on this span has effect. For a span another thread holds, true: it
+    /// has a record, and its owner alone knows when it ends.
     pub(crate) fn is_recording(&self) -> bool {
         match &self.record {
             RecordRef::Unrecorded(_) => false,
@@ -79,7 +79,7 @@ impl Handle {
                 if local::token() == Some(*owner) {
                     local::with_record(self.ids.span_id, |_| ()).is_some()
                 } else {
-                    self.ids.sampled
+                    true
                 }
             }
         }

@@ -20,7 +20,7 @@ use super::handle::{EndCount, Handle, RecordRef};
 use super::ids::{IdGenerator, SpanId, SpanIds};
 use super::record::{Attr, LinkRecord, More, Record, State};
 use super::small_str::SmallStr;
-use super::start::{Begin, decide};
+use super::start::{Begin, decide, more};
 use super::thread::{self, FAST, Inner, Local, TOP_RECORDED, TOP_SHARES};
 use crate::pipeline::{self, Pipeline};
 
@@ -32,15 +32,16 @@ pub(crate) use super::thread::{publish_counts, token};
 /// The span a new span hangs under by default: the current frame, else (when bridging) the
 /// OpenTelemetry context's span.
 pub(crate) fn parent() -> Option<Parent> {
-    let top = thread::with(|l| {
-        let inner = l.peek()?;
-        inner.frames.last().map(|f| Parent {
-            ids: f.ids,
-            inherited: f.inherited.clone(),
-        })
-    })
-    .flatten();
+    let top = thread::with(|l| top_parent(&*l.peek()?)).flatten();
     top.or_else(bridge::otel_parent)
+}
+
+/// The top frame, as a parent.
+fn top_parent(inner: &Inner) -> Option<Parent> {
+    inner.frames.last().map(|f| Parent {
+        ids: f.ids,
+        inherited: f.inherited.clone(),
+    })
 }
 
 /// The ids of the current span.
@@ -50,16 +51,16 @@ pub(crate) fn current_ids() -> Option<SpanIds> {
 
 /// A handle on the current span, for `Span::current()`.
 pub(crate) fn current() -> Option<Handle> {
-    thread::with(|l| {
-        let inner = l.peek()?;
-        let frame = inner.frames.last()?;
-        Some(Handle {
-            ids: frame.ids,
-            inherited: frame.inherited.clone(),
-            record: record_ref(l, frame.target),
-        })
-    })
-    .flatten()
+    thread::with(|l| Some(handle(l, l.peek()?.frames.last()?))).flatten()
+}
+
+/// A handle on the span of `frame`, one of this thread's.
+fn handle(local: &Local, frame: &Frame) -> Handle {
+    Handle {
+        ids: frame.ids,
+        inherited: frame.inherited.clone(),
+        record: record_ref(local, frame.target),
+    }
 }
 
 /// How a handle reaches the record a frame points at.
@@ -81,14 +82,7 @@ pub(crate) fn handle_of(span_id: SpanId) -> Option<Handle> {
     thread::with(|local| {
         let inner = local.peek()?;
         let frame = inner.frames.iter().rev().find(|f| f.ids.span_id == span_id)?;
-        Some(Handle {
-            ids: frame.ids,
-            inherited: frame.inherited.clone(),
-            record: match frame.target {
-                Target::Local(_) => RecordRef::Thread(local.shared().token),
-                _ => RecordRef::Unrecorded(EndCount::Done),
-            },
-        })
+        Some(handle(local, frame))
     })
     .flatten()
 }
@@ -104,8 +98,9 @@ pub(crate) fn share_frame() -> bool {
         if f.top.get() != TOP_SHARES {
             return false;
         }
-        f.started(pipeline::global_generation());
-        f.ended();
+        let generation = pipeline::global_generation();
+        f.started(generation);
+        f.ended(generation);
         true
     })
 }
@@ -191,6 +186,7 @@ pub(crate) fn enter_current<const N: usize>(
                     name,
                     kind,
                     Vec::new,
+                    None,
                     at,
                 );
                 return Some(ids.span_id);
@@ -220,6 +216,7 @@ fn enter_current_other(
         return ids.span_id;
     }
     let ids = SpanIds { sampled: true, ..ids };
+    let more = more(&inherited, Vec::new(), 0);
     record_current(
         shared,
         inner,
@@ -230,6 +227,7 @@ fn enter_current_other(
         name,
         kind,
         Vec::new,
+        more,
         clock::now(),
     );
     ids.span_id
@@ -261,8 +259,9 @@ fn enter_with_attributes<const N: usize>(
             (parent, SpanIds { sampled: true, ..ids }, inherited)
         };
         let limits = super::limits::current();
-        let (attributes, _) =
+        let (attributes, dropped) =
             super::record::convert_attributes(attributes(), &limits, limits.attribute_count);
+        let more = more(&inherited, Vec::new(), dropped);
         let mut inner = local.inner()?;
         record_current(
             shared,
@@ -274,6 +273,7 @@ fn enter_with_attributes<const N: usize>(
             name,
             kind,
             || attributes,
+            more,
             clock::now(),
         );
         Some(ids.span_id)
@@ -295,14 +295,9 @@ fn record_current(
     name: &'static str,
     kind: crate::SpanKind,
     attributes: impl FnOnce() -> Vec<Attr>,
+    more: Option<Box<More>>,
     at: clock::Ticks,
 ) {
-    let more = Inherited::trace_state(&inherited).map(|state| {
-        Box::new(More {
-            trace_state: Some(state.clone()),
-            ..More::default()
-        })
-    });
     let index = buffer::open(shared, inner, generation);
     // SAFETY: `open` took the buffer for this thread.
     let records = &mut unsafe { shared.buffer() }.records;
@@ -383,16 +378,7 @@ where
             let mut inner = local.inner()?;
             let (parent, root_inherited) = match parent {
                 Some(given) => given,
-                None => match inner.frames.last() {
-                    Some(f) => (
-                        Some(Parent {
-                            ids: f.ids,
-                            inherited: f.inherited.clone(),
-                        }),
-                        None,
-                    ),
-                    None => (bridge::otel_parent(), None),
-                },
+                None => (top_parent(&inner).or_else(bridge::otel_parent), None),
             };
             let ids = new_ids(&mut inner.ids, parent.as_ref().map(|p| &p.ids));
             FAST.with(|f| f.started(pipeline.generation));
@@ -481,7 +467,7 @@ pub(crate) fn count(started: bool, generation: u64) {
             if started {
                 f.started(generation);
             } else {
-                f.ended();
+                f.ended(generation);
             }
         });
         if l.peek().is_some_and(|inner| inner.frames.is_empty()) {
@@ -509,17 +495,13 @@ pub(crate) fn exit(span_id: SpanId) {
     let at = if recorded { clock::now() } else { clock::Ticks(0) };
     thread::with(|local| {
         let Some(mut inner) = local.inner() else { return };
-        let Some(top) = inner.frames.last() else { return };
-        if top.ids.span_id != span_id || top.inherited.is_some() || top.otel.is_some() {
-            drop(inner);
-            return exit_slow(local, span_id);
+        match pop_plain(&mut inner, span_id) {
+            Some(target) => ended(local, &mut inner, span_id, target, recorded.then_some(at)),
+            None => {
+                drop(inner);
+                exit_slow(local, span_id);
+            }
         }
-        let target = top.target;
-        let depth = inner.frames.len();
-        // SAFETY: the rest of a frame is `Copy`; with nothing owned there is nothing to drop.
-        unsafe { inner.frames.set_len(depth - 1) };
-        inner.top_changed();
-        ended(local, &mut inner, span_id, target, recorded.then_some(at));
     });
 }
 
@@ -543,7 +525,7 @@ fn exit_slow(local: &Local, span_id: SpanId) {
 /// (stores the end time; hands the buffer over when due).
 #[inline(always)]
 fn ended(local: &Local, inner: &mut Inner, span_id: SpanId, target: Target, at: Option<clock::Ticks>) {
-    FAST.with(|f| f.ended());
+    FAST.with(|f| f.ended_here());
     if let Target::Local(index) = target {
         let at = at.unwrap_or_else(clock::now);
         let shared = local.shared();
@@ -575,6 +557,22 @@ fn end_unusual(shared: &super::shared::ThreadShared, inner: &mut Inner, span_id:
         // SAFETY: called from `ended`, which holds the buffer.
         crate::error::record_panic(&mut unsafe { shared.buffer() }.records[index]);
     }
+}
+
+/// Pops the top frame if it is `span_id`'s and owns nothing (no drop glue to run, the
+/// common case): its target. `None`: the slow path ([`pop_frame`]) must do it.
+#[inline(always)]
+fn pop_plain(inner: &mut Inner, span_id: SpanId) -> Option<Target> {
+    let top = inner.frames.last()?;
+    if top.ids.span_id != span_id || top.inherited.is_some() || top.otel.is_some() {
+        return None;
+    }
+    let target = top.target;
+    let depth = inner.frames.len();
+    // SAFETY: the rest of a frame is `Copy`; with nothing owned there is nothing to drop.
+    unsafe { inner.frames.set_len(depth - 1) };
+    inner.top_changed();
+    Some(target)
 }
 
 /// Removes the frame of `span_id` (the top one, unless guards were dropped out of order).
@@ -615,16 +613,11 @@ pub(crate) fn push_handle(handle: &Handle) {
 pub(crate) fn pop(span_id: SpanId) {
     thread::with(|local| {
         let Some(mut inner) = local.inner() else { return };
-        let Some(top) = inner.frames.last() else { return };
-        if top.ids.span_id != span_id || top.inherited.is_some() || top.otel.is_some() {
+        if pop_plain(&mut inner, span_id).is_none() {
             drop(inner);
             return pop_slow(local, span_id);
         }
-        let depth = inner.frames.len();
-        // SAFETY: the rest of a frame is `Copy`; with nothing owned there is nothing to drop.
-        unsafe { inner.frames.set_len(depth - 1) };
-        inner.top_changed();
-        if depth == 1 {
+        if inner.frames.is_empty() {
             buffer::stack_emptied(local.shared(), &mut inner);
         }
     });

@@ -148,6 +148,11 @@ impl ThreadShared {
     /// Another thread: leaves an operation for the span `span_id`, applied by the owner the
     /// next time one of its spans ends (dropped if that span has ended by then).
     pub(crate) fn post(&self, span_id: SpanId, op: Op) {
+        // An owner that does not hold its buffer has no span open in it: the span ended, and
+        // mail kept for it would only pile up.
+        if self.state.load(Ordering::Acquire) != BUSY {
+            return;
+        }
         self.mail
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -72,8 +72,9 @@ where
     }
 }
 
-/// Events, links and trace state are rare: box them only when there are some.
-fn more(
+/// Events, links, trace state and dropped counts are rare: box them only when there are
+/// some.
+pub(crate) fn more(
     inherited: &Option<Arc<Inherited>>,
     links: Vec<LinkRecord>,
     dropped_attributes: u32,
@@ -144,7 +145,7 @@ fn ask_custom(
     recorded(ids, inherited, parent, name, kind, attributes, links)
 }
 
-/// A recorded span's start: attributes converted within the limits, the rare parts boxed.
+/// A recorded span's start, as a [`Begin`].
 fn recorded(
     ids: SpanIds,
     inherited: Option<Arc<Inherited>>,
@@ -154,20 +155,34 @@ fn recorded(
     attributes: impl IntoIterator<Item = KeyValue>,
     links: Vec<LinkRecord>,
 ) -> Begin {
-    let limits = limits::current();
-    let (attributes, dropped) = convert_attributes(attributes, &limits, limits.attribute_count);
-    let more = more(&inherited, links, dropped);
+    let start = record_start(ids, &inherited, parent, name, kind, attributes, links);
     Begin::Recorded(Begun {
         ids,
         inherited,
-        start: Start {
-            ids,
-            parent,
-            name,
-            kind,
-            attributes,
-            more,
-            sampled: ids.sampled,
-        },
+        start,
     })
+}
+
+/// A recorded span's start: attributes converted within the limits (the excess counted),
+/// the rare parts boxed. Every way of starting a recorded owned span ends here.
+pub(crate) fn record_start(
+    ids: SpanIds,
+    inherited: &Option<Arc<Inherited>>,
+    parent: Option<SpanIds>,
+    name: SmallStr,
+    kind: SpanKind,
+    attributes: impl IntoIterator<Item = KeyValue>,
+    links: Vec<LinkRecord>,
+) -> Start {
+    let limits = limits::current();
+    let (attributes, dropped) = convert_attributes(attributes, &limits, limits.attribute_count);
+    Start {
+        ids,
+        parent,
+        name,
+        kind,
+        attributes,
+        more: more(inherited, links, dropped),
+        sampled: ids.sampled,
+    }
 }

@@ -164,17 +164,32 @@ impl Fast {
     /// Counts a span start for pipeline `generation` (restarting the counts for a new one).
     #[inline]
     pub(crate) fn started(&self, generation: u64) {
+        self.count_for(generation);
+        self.started.set(self.started.get() + 1);
+    }
+
+    /// Counts a span end for pipeline `generation` (a thread may only end spans: futures
+    /// started elsewhere).
+    #[inline]
+    pub(crate) fn ended(&self, generation: u64) {
+        self.count_for(generation);
+        self.ended_here();
+    }
+
+    /// Counts the end of a span started on this thread, for the pipeline counted already.
+    #[inline]
+    pub(crate) fn ended_here(&self) {
+        self.ended.set(self.ended.get() + 1);
+    }
+
+    /// Restarts the counts when `generation` is a new pipeline.
+    #[inline]
+    fn count_for(&self, generation: u64) {
         if self.generation.get() != generation {
             self.generation.set(generation);
             self.started.set(0);
             self.ended.set(0);
         }
-        self.started.set(self.started.get() + 1);
-    }
-
-    #[inline]
-    pub(crate) fn ended(&self) {
-        self.ended.set(self.ended.get() + 1);
     }
 
     /// Makes the counts visible to `stats()` on other threads.
@@ -192,9 +207,10 @@ pub(crate) fn publish_counts() {
     });
 }
 
-/// This thread's token, as span handles name their owner.
+/// This thread's token, as span handles name their owner (`None` for a thread that never
+/// traced: it holds no span, and asking does not register it).
 pub(crate) fn token() -> Option<u64> {
-    with(|l| l.shared().token)
+    LOCAL.try_with(|l| l.registered().map(|s| s.token)).ok().flatten()
 }
 
 /// Retires this thread's state when the thread exits.
@@ -227,9 +243,11 @@ impl Local {
         // SAFETY: acquired above (or held since the last record), on the owning thread.
         let buffer = unsafe { shared.buffer() };
         let records = std::mem::take(&mut buffer.records);
+        // Read before the release: after it, the export thread may hold the buffer.
+        let generation = buffer.generation;
         shared.release();
         if let Some(pipeline) = pipeline::global() {
-            if pipeline.generation == buffer.generation && records.iter().any(|r| r.state == State::Done) {
+            if pipeline.generation == generation && records.iter().any(|r| r.state == State::Done) {
                 drop(pipeline.exchange(records));
             }
             let (started, ended) = shared.counters(pipeline.generation);

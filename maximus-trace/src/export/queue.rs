@@ -85,11 +85,14 @@ impl Queue {
     /// Takes a thread's buffer of records (ended ones exported, others skipped) and gives an
     /// empty buffer back.
     pub(crate) fn exchange(&self, mut chunk: Vec<Record>) -> Vec<Record> {
-        let exportable = chunk.iter().filter(|r| Converter::exports(r)).count();
-        let mut state = self.lock();
-        if exportable > 0 {
-            self.admit(&mut state, &mut chunk, exportable);
+        // Only what will be exported enters the queue, so `pending` counts every record it
+        // holds (a slot left by a span still open, kept here, would be memory nobody counts).
+        chunk.retain(Converter::exports);
+        if chunk.is_empty() {
+            return chunk;
         }
+        let mut state = self.lock();
+        self.admit(&mut state, &mut chunk);
         let spare = if chunk.is_empty() {
             Some(chunk)
         } else {
@@ -107,44 +110,35 @@ impl Queue {
             return;
         }
         let mut state = self.lock();
-        let mut one = vec![record];
-        self.admit(&mut state, &mut one, 1);
-        if let Some(record) = one.pop() {
-            match state.chunks.back_mut().filter(|c| c.len() < c.capacity()) {
-                Some(chunk) => chunk.push(record),
-                None => {
-                    let mut chunk = state.pool.pop().unwrap_or_else(|| Vec::with_capacity(HANDOFF));
-                    chunk.push(record);
-                    state.chunks.push_back(chunk);
-                }
+        if state.shutdown || state.pending >= self.capacity {
+            self.counters.dropped_queue_full(1);
+            return;
+        }
+        state.pending += 1;
+        match state.chunks.back_mut().filter(|c| c.len() < c.capacity()) {
+            Some(chunk) => chunk.push(record),
+            None => {
+                let mut chunk = state.pool.pop().unwrap_or_else(|| Vec::with_capacity(HANDOFF));
+                chunk.push(record);
+                state.chunks.push_back(chunk);
             }
         }
         self.wake_if_due(&mut state);
     }
 
-    /// Counts `exportable` records of `chunk` in, dropping (and counting) what exceeds the
-    /// capacity, or all of them after shutdown.
-    fn admit(&self, state: &mut State, chunk: &mut Vec<Record>, exportable: usize) {
+    /// Counts `chunk` (exportable records only) in, dropping (and counting) what exceeds the
+    /// capacity, or all of it after shutdown. The oldest spans of the chunk are kept.
+    fn admit(&self, state: &mut State, chunk: &mut Vec<Record>) {
         let room = if state.shutdown {
             0
         } else {
             self.capacity.saturating_sub(state.pending)
         };
-        if exportable <= room {
-            state.pending += exportable;
-            return;
+        if chunk.len() > room {
+            self.counters.dropped_queue_full(chunk.len() - room);
+            chunk.truncate(room);
         }
-        let mut excess = exportable - room;
-        self.counters.dropped_queue_full(excess);
-        state.pending += room;
-        // Drop from the end: the oldest spans of the chunk are kept.
-        while excess > 0 {
-            match chunk.pop() {
-                Some(r) if Converter::exports(&r) => excess -= 1,
-                Some(_) => {}
-                None => break,
-            }
-        }
+        state.pending += chunk.len();
     }
 
     fn wake_if_due(&self, state: &mut State) {
@@ -249,7 +243,7 @@ impl Queue {
             let Some(chunk) = state.chunks.pop_front() else {
                 break;
             };
-            taken += chunk.iter().filter(|r| Converter::exports(r)).count();
+            taken += chunk.len();
             chunks.push(chunk);
         }
         state.pending = state.pending.saturating_sub(taken);
@@ -285,16 +279,6 @@ impl Queue {
         let mut state = self.lock();
         state.pending = 0;
         state.chunks.drain(..).collect()
-    }
-
-    /// Queues records stolen from idle threads (within the capacity, like any hand-over).
-    fn add_stolen(&self, stolen: Vec<Vec<Record>>) {
-        let mut state = self.lock();
-        for mut chunk in stolen {
-            let exportable = chunk.iter().filter(|r| Converter::exports(r)).count();
-            self.admit(&mut state, &mut chunk, exportable);
-            state.chunks.push_back(chunk);
-        }
     }
 }
 
@@ -403,12 +387,9 @@ struct Staged {
 }
 
 impl Staged {
-    fn add(&mut self, mut chunk: Vec<Record>) {
-        chunk.retain(Converter::exports);
+    fn add(&mut self, chunk: Vec<Record>) {
         self.len += chunk.len();
-        if !chunk.is_empty() {
-            self.chunks.push_back(chunk);
-        }
+        self.chunks.push_back(chunk);
     }
 
     /// Whole chunks up to `max` records; the last one split if it would overshoot.
@@ -470,9 +451,10 @@ impl<E: SpanExporter + 'static> Worker<E> {
             let mut chunks = work.chunks;
             if work.sweep {
                 local::bump_epoch();
-                self.steal_idle();
-                // Whatever the sweep added to the queue goes out in this round too.
+                // Everything queued and everything idle threads hold goes out in this round
+                // (at shutdown too: the queue no longer admits anything by then).
                 chunks.extend(queue.take_all());
+                chunks.extend(self.steal_idle());
             }
             converter.reanchor();
             for chunk in chunks {
@@ -506,22 +488,27 @@ impl<E: SpanExporter + 'static> Worker<E> {
         }
     }
 
-    /// Queues the ended records of every idle thread (global pipeline only).
-    fn steal_idle(&self) {
+    /// The ended records of every idle thread (global pipeline only), to export now. At
+    /// most a thread buffer per thread, so they bypass the queue's capacity.
+    fn steal_idle(&self) -> Vec<Vec<Record>> {
         let generation = self.global.load(std::sync::atomic::Ordering::Acquire);
         if generation == NOT_GLOBAL {
-            return;
+            return Vec::new();
         }
         let mut spares = self.queue.spares(POOL);
         let mut stolen = Vec::new();
         registry::for_each(|thread| {
             let spare = spares.pop().unwrap_or_default();
             match thread.steal(generation, spare) {
-                Ok(records) => stolen.push(records),
+                Ok(mut records) => {
+                    records.retain(Converter::exports);
+                    stolen.push(records);
+                }
                 Err(spare) => spares.push(spare),
             }
         });
         self.queue.recycle(spares);
-        self.queue.add_stolen(stolen);
+        stolen.retain(|chunk| !chunk.is_empty());
+        stolen
     }
 }

@@ -85,3 +85,14 @@ pub fn vars(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> O
             .map(|(_, v)| (*v).to_owned())
     }
 }
+
+/// Forwards exports to an in-memory exporter but not the shutdown, so its spans can be read
+/// after the pipeline shut down (the in-memory exporter forgets them at shutdown).
+#[derive(Debug)]
+pub struct KeepOnShutdown(pub InMemorySpanExporter);
+
+impl opentelemetry_sdk::trace::SpanExporter for KeepOnShutdown {
+    async fn export(&self, batch: Vec<SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.export(batch).await
+    }
+}
