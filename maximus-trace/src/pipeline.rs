@@ -3,11 +3,11 @@
 //! through per-thread buffers; a standalone one (`build()`) takes them one at a time.
 
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::SpanExporter;
 
 use crate::config::Settings;
@@ -31,7 +31,6 @@ pub(crate) struct Pipeline {
     /// On the short path, a span under a sampled span is sampled (a parent-based sampler).
     pub children_follow: bool,
     queue: Arc<Queue>,
-    counters: Arc<Counters>,
     /// `generation` once installed as the global pipeline, else [`NOT_GLOBAL`].
     global: Arc<AtomicU64>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -86,7 +85,6 @@ impl Pipeline {
             short_path,
             children_follow,
             queue,
-            counters: parts.counters,
             global,
             worker: Mutex::new(worker),
             jaeger_stats: parts.jaeger_stats,
@@ -108,35 +106,30 @@ impl Pipeline {
     }
 
     /// Takes one ended record, counting its end here (it was not counted by a thread).
-    pub(crate) fn push(&self, record: Record, count_end: bool) {
-        if count_end {
-            self.counters.ended(1);
-        }
+    pub(crate) fn push(&self, record: Record) {
+        self.queue.counters().ended(1);
         self.queue.push(record);
     }
 
     pub(crate) fn count_started(&self) {
-        self.counters.started(1);
+        self.queue.counters().started(1);
     }
 
     pub(crate) fn count_ended(&self) {
-        self.counters.ended(1);
+        self.queue.counters().ended(1);
     }
 
     /// The counts of a thread that is exiting.
     pub(crate) fn retire_counts(&self, started: u64, ended: u64) {
-        self.counters.started(started);
-        self.counters.ended(ended);
+        self.queue.counters().started(started);
+        self.queue.counters().ended(ended);
     }
 
     pub(crate) fn force_flush(&self) -> Result<(), FlushError> {
         if self.is_global() {
             local::flush_this_thread();
         }
-        let flushed = self
-            .queue
-            .flush(Duration::from_secs(5))
-            .map_err(|e| FlushError::new(e.to_string()));
+        let flushed = self.queue.flush().map_err(|e| FlushError::new(e.to_string()));
         // After the spans: their batches have just updated the span metrics.
         if let Some(metrics) = &self.metrics {
             metrics.flush();
@@ -145,7 +138,7 @@ impl Pipeline {
     }
 
     pub(crate) fn stats(&self) -> Stats {
-        let mut stats = self.counters.snapshot();
+        let mut stats = self.queue.counters().snapshot();
         if self.is_global() {
             local::publish_counts();
             registry::for_each(|thread| {
@@ -162,9 +155,8 @@ impl Pipeline {
         stats
     }
 
-    /// Stops accepting spans, exports what is left and shuts the exporter down on a helper
-    /// thread, waiting at most the configured time: a hung exporter (or a runtime that the
-    /// exporter needs and that is blocked on us) cannot hold the caller.
+    /// Stops accepting spans, exports what is left and shuts the exporter down (on the export
+    /// thread), waiting at most the configured time: a hung exporter cannot hold the caller.
     pub(crate) fn shutdown(&self) {
         if !self.active.swap(false, Ordering::SeqCst) {
             return;
@@ -176,35 +168,26 @@ impl Pipeline {
             metrics.stop();
         }
         let timeout = self.settings.shutdown_timeout;
-        let queue = Arc::clone(&self.queue);
-        let (done, wait) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("maximus-trace-shutdown".into())
-            .spawn(move || {
-                let _ = done.send(queue.shutdown(timeout));
-            });
-        if spawned.is_err() {
-            log::warn!("maximus-trace: could not start the shutdown thread; spans may be lost");
-            return;
-        }
-        match wait.recv_timeout(timeout + Duration::from_millis(100)) {
-            Ok(Ok(())) => {
+        match self.queue.shutdown(timeout) {
+            Ok(()) => {
                 let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
                 if let Some(worker) = worker {
                     let _ = worker.join();
                 }
                 log::debug!("maximus-trace: pipeline shut down");
             }
-            Ok(Err(e)) => log::warn!("maximus-trace: shutdown did not complete cleanly: {e}"),
-            Err(_) => {
+            Err(OTelSdkError::Timeout(_)) => {
                 log::warn!("maximus-trace: shutdown gave up after {timeout:?}; unsent spans were dropped")
             }
+            Err(e) => log::warn!("maximus-trace: shutdown did not complete cleanly: {e}"),
         }
     }
 }
 
 /// The global pipeline, for the per-span path (a pointer into the leaked global manager).
 static GLOBAL: AtomicPtr<Pipeline> = AtomicPtr::new(std::ptr::null_mut());
+/// `global()`'s generation, kept beside it so the per-span path (a span under an unsampled
+/// one) reads one word instead of following the pointer.
 static GLOBAL_GENERATION: AtomicU64 = AtomicU64::new(NOT_GLOBAL);
 
 /// Makes `pipeline` (owned by the leaked global manager, so never freed) the global one.

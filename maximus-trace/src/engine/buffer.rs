@@ -168,7 +168,7 @@ pub(crate) fn deliver(pipeline: &PipelineRef, record: Record) {
     }
     // Another pipeline's, or this thread cannot take it (exiting, or inside the engine).
     if let Some(record) = slot {
-        pipeline.push(record, true);
+        pipeline.push(record);
     }
 }
 

@@ -1,8 +1,6 @@
 //! Records into OpenTelemetry `SpanData`, on the export thread only: everything the
 //! exporters and span metrics read is built here, off the application's threads.
 
-use std::borrow::Cow;
-
 use opentelemetry::InstrumentationScope;
 use opentelemetry::trace::{Event, Link, TraceState};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
@@ -87,10 +85,7 @@ impl Converter {
 
     fn event(&self, event: EventRecord) -> Event {
         Event::new(
-            match event.name {
-                Cow::Borrowed(s) => Cow::Borrowed(s),
-                Cow::Owned(s) => Cow::Owned(s),
-            },
+            event.name,
             self.anchor.wall_time(event.time),
             event.attributes.into_iter().map(Attr::into_otel).collect(),
             event.dropped_attributes,

@@ -47,14 +47,14 @@ impl Setup {
     }
 
     /// Starts the pipeline exporting with the built-in OTLP/HTTP exporter.
-    fn start_direct(self, exporter: otlp::OtlpHttp, name: String) -> Pipeline {
-        self.start_with_stats::<Discard>(None, Some((exporter, name)), None)
+    fn start_direct(self, poster: otlp::Poster, name: String) -> Pipeline {
+        self.start_with_stats::<Discard>(None, Some((poster, name)), None)
     }
 
     fn start_with_stats<E: SpanExporter + 'static>(
         self,
         exporter: Option<(E, String)>,
-        direct: Option<(otlp::OtlpHttp, String)>,
+        direct: Option<(otlp::Poster, String)>,
         jaeger_stats: Option<jaeger::JaegerAgentStatsHandle>,
     ) -> Pipeline {
         let counters = Arc::new(Counters::default());
@@ -62,8 +62,10 @@ impl Setup {
             .console_copy
             .then(|| Monitored::new(ConsoleExporter::stdout(), "console output".to_owned(), None));
         let exporter = exporter.map(|(e, name)| Monitored::new(e, name, Some(Arc::clone(&counters))));
-        let direct =
-            direct.map(|(e, name)| e.with_report(monitored::Report::new(name, Some(Arc::clone(&counters)))));
+        let direct = direct.map(|(poster, name)| {
+            let report = monitored::Report::new(name, Some(Arc::clone(&counters)));
+            otlp::OtlpHttp::new(poster, report, &self.resource)
+        });
         Pipeline::start(Parts {
             settings: self.settings,
             sampler: self.sampler,
@@ -93,8 +95,8 @@ pub(crate) fn start_built_in(setup: Setup) -> Result<Pipeline, ConfigError> {
     Ok(match settings.exporter {
         Exporter::None => setup.start::<Discard>(None),
         Exporter::Otlp => {
-            let exporter = otlp::OtlpHttp::new(settings)?;
-            setup.start_direct(exporter, name)
+            let poster = otlp::Poster::new(settings)?;
+            setup.start_direct(poster, name)
         }
         Exporter::OtlpGrpc => {
             let exporter = otlp::grpc(settings)?;

@@ -78,6 +78,11 @@ impl Queue {
         }
     }
 
+    /// The pipeline's counters (the queue counts drops; the export thread, exports).
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -148,9 +153,9 @@ impl Queue {
         }
     }
 
-    /// Waits (at most `timeout`) until the export thread has exported everything handed over
-    /// before this call.
-    pub(crate) fn flush(&self, timeout: Duration) -> OTelSdkResult {
+    /// Waits (at most [`FLUSH_TIMEOUT`]) until the export thread has exported everything
+    /// handed over before this call.
+    pub(crate) fn flush(&self) -> OTelSdkResult {
         let mut state = self.lock();
         if state.finished {
             return Ok(());
@@ -158,7 +163,7 @@ impl Queue {
         state.flush_requested += 1;
         let target = state.flush_requested;
         self.wake.notify_one();
-        self.wait_for(state, timeout.min(FLUSH_TIMEOUT), |s| {
+        self.wait_for(state, FLUSH_TIMEOUT, |s| {
             s.flush_completed >= target || s.finished
         })
         .map(drop)
@@ -298,9 +303,6 @@ impl<E: SpanExporter> Sinks<E> {
         if let Some(e) = &mut self.exporter {
             e.set_resource(resource);
         }
-        if let Some(direct) = &mut self.direct {
-            direct.set_resource(resource);
-        }
         if let Some(c) = &mut self.console {
             c.set_resource(resource);
         }
@@ -321,8 +323,9 @@ impl<E: SpanExporter> Sinks<E> {
         let count = batch.iter().map(Vec::len).sum();
         if let Some(direct) = &mut self.direct {
             let records = batch.iter().flatten();
-            let outcome =
-                std::panic::catch_unwind(AssertUnwindSafe(|| direct.export(records, converter.clock())));
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                direct.export(records, count, converter.clock())
+            }));
             if outcome.is_err() {
                 panicked(counters, count);
             }

@@ -28,7 +28,6 @@ pub(crate) struct Encoder {
     resource: Vec<u8>,
     /// `scope` (field 1 of `ScopeSpans`), key and length included.
     scope: Vec<u8>,
-    buf: Vec<u8>,
     span_lens: Vec<usize>,
 }
 
@@ -48,25 +47,24 @@ impl Encoder {
         Encoder {
             resource,
             scope,
-            buf: Vec::new(),
             span_lens: Vec::new(),
         }
     }
 
-    /// The request for `records` (ended, sampled ones), times converted against `clock`.
+    /// The request for `records` (ended, sampled ones), times converted against `clock`;
+    /// sized exactly, so it becomes the request body as it is.
     pub(crate) fn encode<'a>(
         &mut self,
         records: impl Iterator<Item = &'a Record> + Clone,
         clock: &WallClock,
-    ) -> &[u8] {
+    ) -> Vec<u8> {
         self.span_lens.clear();
         self.span_lens.extend(records.clone().map(span_len));
         let spans: usize = self.span_lens.iter().map(|&len| field_len(2, len)).sum();
         let scope_spans = self.scope.len() + spans;
         let resource_spans = self.resource.len() + field_len(2, scope_spans);
-        self.buf.clear();
-        self.buf.reserve(field_len(1, resource_spans));
-        let buf = &mut self.buf;
+        let mut body = Vec::with_capacity(field_len(1, resource_spans));
+        let buf = &mut body;
         len_key(1, resource_spans, buf);
         buf.extend_from_slice(&self.resource);
         len_key(2, scope_spans, buf);
@@ -77,7 +75,7 @@ impl Encoder {
             write_span(record, clock, buf);
             debug_assert_eq!(buf.len() - at, len, "span length computed and written agree");
         }
-        &self.buf
+        body
     }
 }
 
@@ -85,14 +83,14 @@ impl Encoder {
 
 fn span_len(r: &Record) -> usize {
     let more = r.more.as_deref();
-    let mut len = bytes_len(1, 16) + bytes_len(2, 8);
+    let mut len = field_len(1, 16) + field_len(2, 8);
     if let Some(state) = more.and_then(trace_state) {
-        len += bytes_len(3, state.len());
+        len += field_len(3, state.len());
     }
     if r.parent_id.is_valid() {
-        len += bytes_len(4, 8);
+        len += field_len(4, 8);
     }
-    len += bytes_len(5, r.name.as_str().len());
+    len += field_len(5, r.name.as_str().len());
     len += key_len(6) + encoded_len_varint(kind(r.kind));
     len += 2 * (key_len(7) + 8);
     len += r
@@ -161,10 +159,12 @@ fn write_span(r: &Record, clock: &WallClock, buf: &mut Vec<u8>) {
 }
 
 fn trace_state(more: &More) -> Option<String> {
-    more.trace_state
-        .as_ref()
-        .map(|s| s.header())
-        .filter(|s| !s.is_empty())
+    state_header(more.trace_state.as_ref())
+}
+
+/// The `tracestate` header of a span or link; `None` when there is none to send.
+fn state_header(state: Option<&opentelemetry::trace::TraceState>) -> Option<String> {
+    state.map(|s| s.header()).filter(|s| !s.is_empty())
 }
 
 /// `Span.SpanKind`: internal 1, server 2, client 3, producer 4, consumer 5.
@@ -226,22 +226,14 @@ fn write_event(e: &EventRecord, clock: &WallClock, buf: &mut Vec<u8>) {
 
 /// `Span.Link`: trace id (1), span id (2), trace state (3), flags (6).
 fn link_len(l: &LinkRecord) -> usize {
-    let state = l
-        .trace_state
-        .as_ref()
-        .map_or(0, |s| string_len_if(3, s.header().len()));
-    bytes_len(1, 16) + bytes_len(2, 8) + state + key_len(6) + 4
+    let state = state_header(l.trace_state.as_ref()).map_or(0, |s| field_len(3, s.len()));
+    field_len(1, 16) + field_len(2, 8) + state + key_len(6) + 4
 }
 
 fn write_link(l: &LinkRecord, buf: &mut Vec<u8>) {
     trace_id(1, l.ids.trace_id, buf);
     span_id(2, l.ids.span_id, buf);
-    if let Some(state) = l
-        .trace_state
-        .as_ref()
-        .map(|s| s.header())
-        .filter(|s| !s.is_empty())
-    {
+    if let Some(state) = state_header(l.trace_state.as_ref()) {
         string(3, &state, buf);
     }
     let sampled = if l.ids.sampled { SAMPLED } else { 0 };
@@ -252,7 +244,7 @@ fn write_link(l: &LinkRecord, buf: &mut Vec<u8>) {
 // ---- attributes: `KeyValue { key = 1; value = 2 (AnyValue) }` ----
 
 fn attr_len(a: &Attr) -> usize {
-    string_len(1, a.key.as_str().len()) + field_len(2, any_len(&a.value))
+    field_len(1, a.key.as_str().len()) + field_len(2, any_len(&a.value))
 }
 
 fn write_attr(a: &Attr, buf: &mut Vec<u8>) {
@@ -264,7 +256,7 @@ fn write_attr(a: &Attr, buf: &mut Vec<u8>) {
 /// `AnyValue`: string 1, bool 2, int 3, double 4, array 5.
 fn any_len(v: &AttrValue) -> usize {
     match v {
-        AttrValue::Str(s) => string_len(1, s.as_str().len()),
+        AttrValue::Str(s) => field_len(1, s.as_str().len()),
         AttrValue::Bool(_) => key_len(2) + 1,
         AttrValue::I64(i) => key_len(3) + encoded_len_varint(*i as u64),
         AttrValue::F64(_) => key_len(4) + 8,
@@ -295,7 +287,7 @@ fn array_len(v: &Value) -> usize {
             .map(|i| scalar(key_len(3) + encoded_len_varint(*i as u64)))
             .sum(),
         Value::F64Array(items) => items.iter().map(|_| scalar(key_len(4) + 8)).sum(),
-        Value::StringArray(items) => items.iter().map(|s| scalar(string_len(1, s.len()))).sum(),
+        Value::StringArray(items) => items.iter().map(|s| scalar(field_len(1, s.len()))).sum(),
         // Scalars never reach an array attribute; an empty array is what they would read as.
         _ => 0,
     }
@@ -323,7 +315,7 @@ fn write_array(v: &Value, buf: &mut Vec<u8>) {
         }
         Value::StringArray(items) => {
             for s in items {
-                len_key(1, string_len(1, s.len()), buf);
+                len_key(1, field_len(1, s.len()), buf);
                 string(1, s, buf);
             }
         }
@@ -350,14 +342,6 @@ fn otel_key_value(key: &str, value: &opentelemetry::Value, buf: &mut Vec<u8>) {
 
 fn field_len(tag: u32, len: usize) -> usize {
     key_len(tag) + encoded_len_varint(len as u64) + len
-}
-
-fn bytes_len(tag: u32, len: usize) -> usize {
-    field_len(tag, len)
-}
-
-fn string_len(tag: u32, len: usize) -> usize {
-    field_len(tag, len)
 }
 
 /// A string field that is left out when empty (proto3's default).
@@ -462,7 +446,7 @@ mod tests {
             .with_attribute(opentelemetry::KeyValue::new("deployment.environment", "test"))
             .build();
         let mut encoder = Encoder::new(&resource);
-        let bytes = encoder.encode(records.iter(), &WallClock::anchor()).to_vec();
+        let bytes = encoder.encode(records.iter(), &WallClock::anchor());
         ExportTraceServiceRequest::decode(bytes.as_slice()).expect("valid OTLP protobuf")
     }
 

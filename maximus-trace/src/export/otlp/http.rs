@@ -28,16 +28,16 @@ const MAX_PAUSE: Duration = Duration::from_secs(5);
 
 pub(crate) struct OtlpHttp {
     poster: Poster,
-    encoder: Option<Encoder>,
+    encoder: Encoder,
     /// Counts and logs what the posts achieve.
     report: Arc<Report>,
     /// The posting thread, started with the first batch.
     sending: Option<Sending>,
 }
 
-/// How to post a batch; moved to the posting thread.
+/// How to post a batch (checked at `init()`); moved to the posting thread.
 #[derive(Clone)]
-struct Poster {
+pub(crate) struct Poster {
     endpoint: String,
     headers: HeaderMap,
     /// One request's timeout, and the bound on all attempts for one batch.
@@ -65,7 +65,8 @@ struct Job {
     spans: usize,
 }
 
-impl OtlpHttp {
+impl Poster {
+    /// The endpoint, headers and timeout of `settings`; an error names what is wrong.
     pub(crate) fn new(settings: &Settings) -> Result<Self, ConfigError> {
         let mut headers = HeaderMap::new();
         for (name, value) in &settings.otlp_headers {
@@ -89,42 +90,35 @@ impl OtlpHttp {
                 reason: format!("{} is not a URL", crate::redact::url(&settings.otlp_endpoint)),
             });
         }
-        Ok(OtlpHttp {
-            poster: Poster {
-                endpoint: settings.otlp_endpoint.clone(),
-                headers,
-                timeout: settings.otlp_timeout.min(settings.batch.export_timeout),
-            },
-            encoder: None,
-            report: Arc::new(Report::new(String::new(), None)),
-            sending: None,
+        Ok(Poster {
+            endpoint: settings.otlp_endpoint.clone(),
+            headers,
+            timeout: settings.otlp_timeout.min(settings.batch.export_timeout),
         })
     }
+}
 
-    /// Where the posts' results are counted and logged.
-    pub(crate) fn with_report(self, report: Report) -> Self {
+impl OtlpHttp {
+    /// Posts to `poster`'s endpoint for `resource`; `report` counts and logs the outcomes.
+    pub(crate) fn new(poster: Poster, report: Report, resource: &opentelemetry_sdk::Resource) -> Self {
         OtlpHttp {
+            poster,
+            encoder: Encoder::new(resource),
             report: Arc::new(report),
-            ..self
+            sending: None,
         }
     }
 
-    pub(crate) fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
-        self.encoder = Some(Encoder::new(resource));
-    }
-
-    /// Encodes `records` and hands the body to the posting thread (waiting while
-    /// [`IN_FLIGHT`] batches are out). The outcome is counted when the post completes.
+    /// Encodes the `spans` records of `records` and hands the body to the posting thread
+    /// (waiting while [`IN_FLIGHT`] batches are out). The outcome is counted when the post
+    /// completes.
     pub(crate) fn export<'a>(
         &mut self,
         records: impl Iterator<Item = &'a Record> + Clone,
+        spans: usize,
         clock: &WallClock,
     ) {
-        let spans = records.clone().count();
-        let encoder = self
-            .encoder
-            .get_or_insert_with(|| Encoder::new(&opentelemetry_sdk::Resource::builder_empty().build()));
-        let body = bytes::Bytes::copy_from_slice(encoder.encode(records, clock));
+        let body = bytes::Bytes::from(self.encoder.encode(records, clock));
         if self.sending.is_none() {
             match Sending::start(self.poster.clone(), Arc::clone(&self.report)) {
                 Ok(sending) => self.sending = Some(sending),
@@ -144,30 +138,36 @@ impl OtlpHttp {
         }
     }
 
-    /// Waits (at most `timeout`) until every batch handed over has been posted.
-    pub(crate) fn wait_idle(&self, timeout: Duration) {
-        let Some(sending) = &self.sending else { return };
+    /// Waits (at most `timeout`) until every batch handed over has been posted; whether
+    /// they were.
+    pub(crate) fn wait_idle(&self, timeout: Duration) -> bool {
+        let Some(sending) = &self.sending else { return true };
         let (count, idle) = &*sending.in_flight;
         let deadline = Instant::now() + timeout;
         let mut in_flight = count.lock().unwrap_or_else(PoisonError::into_inner);
         while *in_flight > 0 {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return;
+                return false;
             };
             in_flight = idle
                 .wait_timeout(in_flight, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+        true
     }
 
-    /// Posts what is handed over, then stops the posting thread (which drops the client).
+    /// Posts what is handed over, then stops the posting threads (which drop the client).
+    /// Posts still out after `timeout` are left to finish on their own: joining their
+    /// threads would overrun the bound.
     pub(crate) fn shutdown(&mut self, timeout: Duration) {
-        self.wait_idle(timeout);
+        let idle = self.wait_idle(timeout);
         if let Some(sending) = self.sending.take() {
             drop(sending.jobs);
-            for thread in sending.threads {
-                let _ = thread.join();
+            if idle {
+                for thread in sending.threads {
+                    let _ = thread.join();
+                }
             }
         }
     }

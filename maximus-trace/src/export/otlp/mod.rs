@@ -4,7 +4,7 @@
 mod encode;
 mod http;
 
-pub(crate) use http::OtlpHttp;
+pub(crate) use http::{OtlpHttp, Poster};
 
 #[cfg(feature = "grpc")]
 use opentelemetry_otlp::WithExportConfig;
