@@ -565,9 +565,10 @@ impl SpanBuilder {
                 })
             }
             Begin::Recorded(begun) => {
+                let ids = begun.start.ids;
                 let record = Record::start(begun.start, clock::now());
                 Span::from_handle(Handle {
-                    ids: begun.ids,
+                    ids,
                     inherited: begun.inherited,
                     record: RecordRef::Cell(Arc::new(SpanCell::new(pipeline, record))),
                 })

@@ -24,8 +24,9 @@ impl Key {
         self.0.as_str()
     }
 
-    pub(crate) fn into_small(self) -> SmallStr {
-        self.0
+    /// The same key (a pointer compare first: most keys are literals).
+    pub(crate) fn same(&self, other: &Key) -> bool {
+        self.0.same(&other.0)
     }
 
     pub(crate) fn into_otel(self) -> opentelemetry::Key {

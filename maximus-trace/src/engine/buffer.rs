@@ -24,8 +24,8 @@ pub(crate) fn bump_epoch() {
 
 /// Whether the buffer is due for a hand-over (full, or the export thread asked).
 #[inline]
-pub(crate) fn due(records: &[Record], inner: &Inner) -> bool {
-    records.len() >= HANDOFF || EPOCH.load(Ordering::Relaxed) != inner.epoch
+pub(crate) fn due(records: usize, inner: &Inner) -> bool {
+    records >= HANDOFF || EPOCH.load(Ordering::Relaxed) != inner.epoch
 }
 
 /// Takes this thread's buffer (if not held yet) for a record of pipeline `generation`;
@@ -138,13 +138,7 @@ pub(crate) fn apply_mail(shared: &ThreadShared, inner: &Inner, ending: Option<(S
     let records = &mut unsafe { shared.buffer() }.records;
     for (span_id, op) in mail {
         let index = inner
-            .frames
-            .iter()
-            .rev()
-            .find_map(|f| match f.target {
-                Target::Local(i) if f.ids.span_id == span_id => Some(i),
-                _ => None,
-            })
+            .local_index(span_id)
             .or_else(|| ending.filter(|(id, _)| *id == span_id).map(|(_, i)| i));
         if let Some(i) = index {
             super::handle::apply(&mut records[i], op);
@@ -182,7 +176,7 @@ fn buffer_ended(local: &Local, generation: u64, record: Record) -> Option<Record
     FAST.with(|f| f.ended(generation));
     let index = push(shared, &mut inner, generation, record);
     // SAFETY: held since `push`.
-    if due(&unsafe { shared.buffer() }.records[..=index], &inner) {
+    if due(index + 1, &inner) {
         hand_off(shared, &mut inner);
     }
     if inner.frames.is_empty() {

@@ -66,8 +66,7 @@ fn reads_tsc(_clock: &quanta::Clock) -> bool {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct WallClock {
     raw: u64,
-    wall: SystemTime,
-    /// `wall` as nanoseconds since the Unix epoch.
+    /// The wall time at `raw`, as nanoseconds since the Unix epoch.
     wall_nanos: u64,
 }
 
@@ -75,11 +74,9 @@ impl WallClock {
     pub(crate) fn anchor() -> Self {
         let clock = clock();
         let raw = clock.raw();
-        let wall = SystemTime::now();
         WallClock {
             raw,
-            wall,
-            wall_nanos: wall
+            wall_nanos: SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_nanos() as u64,
@@ -98,13 +95,7 @@ impl WallClock {
     }
 
     pub(crate) fn wall_time(&self, ticks: Ticks) -> SystemTime {
-        let clock = clock();
-        if ticks.0 <= self.raw {
-            let back = Duration::from_nanos(clock.delta_as_nanos(ticks.0, self.raw));
-            self.wall.checked_sub(back).unwrap_or(self.wall)
-        } else {
-            self.wall + Duration::from_nanos(clock.delta_as_nanos(self.raw, ticks.0))
-        }
+        SystemTime::UNIX_EPOCH + Duration::from_nanos(self.unix_nanos(ticks))
     }
 }
 

@@ -52,16 +52,16 @@ pub(crate) fn current() -> Limits {
         event_count: EVENT_COUNT.load(Ordering::Relaxed),
         link_count: LINK_COUNT.load(Ordering::Relaxed),
         attributes_per_event: ATTRIBUTES_PER_EVENT,
-        value_length: match VALUE_LENGTH.load(Ordering::Relaxed) {
-            NONE => None,
-            n => Some(n),
-        },
+        value_length: value_length(),
     }
 }
 
 /// The value length limit alone (what attribute conversion outside a record needs).
 pub(crate) fn value_length() -> Option<usize> {
-    current().value_length
+    match VALUE_LENGTH.load(Ordering::Relaxed) {
+        NONE => None,
+        n => Some(n),
+    }
 }
 
 pub(crate) fn set(limits: &crate::config::Limits) {

@@ -400,9 +400,9 @@ where
             }
             Begin::Recorded(begun) => begun,
         };
-        let mut frame = Frame::new(begun.ids, begun.inherited, Target::Unrecorded);
+        let mut frame = Frame::new(begun.start.ids, begun.inherited, Target::Unrecorded);
         bridge::attach(&mut frame);
-        let span_id = begun.ids.span_id;
+        let span_id = begun.start.ids.span_id;
         let at = clock::now();
         let mut inner = local.inner()?;
         let index = buffer::push(
@@ -540,7 +540,7 @@ fn ended(local: &Local, inner: &mut Inner, span_id: SpanId, target: Target, at: 
         );
         // SAFETY: frames are repointed whenever records move (hand-off, new generation).
         unsafe { buffer.records.get_unchecked_mut(index) }.finish(at);
-        if buffer::due(&buffer.records, inner) {
+        if buffer::due(buffer.records.len(), inner) {
             buffer::hand_off(shared, inner);
         }
     }
@@ -645,19 +645,12 @@ fn pop_slow(local: &Local, span_id: SpanId) {
 pub(crate) fn with_record<T>(span_id: SpanId, f: impl FnOnce(&mut Record) -> T) -> Option<T> {
     thread::with(|local| {
         let inner = local.inner()?;
-        let index = find_local(&inner.frames, span_id)?;
+        let index = inner.local_index(span_id)?;
         // SAFETY: a `Local` frame exists, so this thread holds its buffer.
         let buffer = unsafe { local.shared().buffer() };
         Some(f(&mut buffer.records[index]))
     })
     .flatten()
-}
-
-fn find_local(frames: &[Frame], span_id: SpanId) -> Option<usize> {
-    frames.iter().rev().find_map(|f| match f.target {
-        Target::Local(i) if f.ids.span_id == span_id => Some(i),
-        _ => None,
-    })
 }
 
 /// Moves this thread's open sync span `span_id` out of the buffer and off the stack (a

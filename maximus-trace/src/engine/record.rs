@@ -12,7 +12,7 @@ use super::ids::{SpanId, SpanIds, TraceId};
 use super::limits::{self, Limits};
 use super::small_str::SmallStr;
 use crate::span::{SpanKind, Status};
-use crate::value::{KeyValue, Value};
+use crate::value::{Key, KeyValue, Value};
 
 /// Where a record is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub(crate) enum State {
 /// An attribute as a record keeps it.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Attr {
-    pub key: SmallStr,
+    pub key: Key,
     pub value: AttrValue,
 }
 
@@ -53,17 +53,11 @@ impl Attr {
             Value::String(s) => AttrValue::Str(SmallStr::from_cow(s)),
             array => AttrValue::Array(Box::new(array)),
         };
-        Attr {
-            key: kv.key.into_small(),
-            value,
-        }
+        Attr { key: kv.key, value }
     }
 
     pub(crate) fn into_otel(self) -> opentelemetry::KeyValue {
-        let key = match self.key.into_cow() {
-            std::borrow::Cow::Borrowed(s) => opentelemetry::Key::from_static_str(s),
-            std::borrow::Cow::Owned(s) => opentelemetry::Key::new(s),
-        };
+        let key = self.key.into_otel();
         let value = match self.value {
             AttrValue::Bool(v) => opentelemetry::Value::Bool(v),
             AttrValue::I64(v) => opentelemetry::Value::I64(v),
@@ -173,7 +167,6 @@ pub(crate) struct Start {
     pub kind: SpanKind,
     pub attributes: Vec<Attr>,
     pub more: Option<Box<More>>,
-    pub sampled: bool,
 }
 
 impl Record {
@@ -190,7 +183,7 @@ impl Record {
             kind: start.kind,
             state: State::Open,
             parent_remote: start.parent.is_some_and(|p| p.remote),
-            sampled: start.sampled,
+            sampled: start.ids.sampled,
         }
     }
 
@@ -278,7 +271,6 @@ mod tests {
                 kind: SpanKind::Internal,
                 attributes: Vec::new(),
                 more: None,
-                sampled: true,
             },
             Ticks(1),
         )

@@ -22,8 +22,9 @@ pub(crate) enum Begin {
     Recorded(Begun),
 }
 
+/// A recorded span about to start: what its frame or handle inherits, and its record's
+/// start (whose ids are the span's).
 pub(crate) struct Begun {
-    pub ids: SpanIds,
     pub inherited: Option<Arc<Inherited>>,
     pub start: Start,
 }
@@ -156,11 +157,7 @@ fn recorded(
     links: Vec<LinkRecord>,
 ) -> Begin {
     let start = record_start(ids, &inherited, parent, name, kind, attributes, links);
-    Begin::Recorded(Begun {
-        ids,
-        inherited,
-        start,
-    })
+    Begin::Recorded(Begun { inherited, start })
 }
 
 /// A recorded span's start: attributes converted within the limits (the excess counted),
@@ -183,6 +180,5 @@ pub(crate) fn record_start(
         kind,
         attributes,
         more: more(inherited, links, dropped),
-        sampled: ids.sampled,
     }
 }

@@ -6,8 +6,8 @@ use std::cell::{Cell, OnceCell, RefCell, RefMut};
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
-use super::frame::Frame;
-use super::ids::IdGenerator;
+use super::frame::{Frame, Target};
+use super::ids::{IdGenerator, SpanId};
 use super::record::{Record, State};
 use super::registry;
 use super::shared::ThreadShared;
@@ -150,6 +150,14 @@ impl Inner {
         let top = frame.top;
         self.frames.push(frame);
         FAST.with(|f| f.top.set(top));
+    }
+
+    /// Where in this thread's buffer the record of the open sync span `span_id` is.
+    pub(crate) fn local_index(&self, span_id: SpanId) -> Option<usize> {
+        self.frames.iter().rev().find_map(|f| match f.target {
+            Target::Local(i) if f.ids.span_id == span_id => Some(i),
+            _ => None,
+        })
     }
 
     /// The top frame changed (popped or removed): tells `FAST`.

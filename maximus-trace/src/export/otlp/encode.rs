@@ -431,7 +431,6 @@ mod tests {
                 kind: SpanKind::Client,
                 attributes,
                 more,
-                sampled: true,
             },
             Ticks(crate::engine::clock::now().0),
         );
