@@ -44,14 +44,10 @@ fn assert_call_tree(spans: &[opentelemetry_sdk::trace::SpanData], endpoint: &str
         "{url}"
     );
     // Several calls may share a route (approve, reject, escalate): the one under this request.
-    let name = format!("{method} {route}");
-    let servers = named(spans, &name);
-    assert!(!servers.is_empty(), "no server span for {name}");
-    let server = servers
-        .into_iter()
-        .find(|s| is_child_of(s, request))
-        .unwrap_or_else(|| panic!("no {name} server span has the api_request span as parent"));
-    assert_eq!(server.span_kind, SpanKind::Server);
+    let servers = children(spans, request);
+    assert_eq!(servers.len(), 1, "one server span under the api_request span");
+    assert_eq!(servers[0].name, format!("{method} {route}"));
+    assert_eq!(servers[0].span_kind, SpanKind::Server);
 }
 
 #[test]

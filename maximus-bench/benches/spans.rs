@@ -5,6 +5,8 @@
 //!
 //! `cargo bench -p maximus-bench --bench spans`
 
+mod workload;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,11 +17,12 @@ use maximus_bench::executor::block_on;
 use maximus_bench::exporter::CountingExporter;
 use maximus_bench::report::{Samples, Table};
 use maximus_bench::rounds;
-use maximus_trace::{TracingGuard, TracingManager, span, trace_span};
+use maximus_trace::{TracingGuard, TracingManager, span};
 use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider};
+use workload::{fr_child, fr_child_async, mx_child, mx_child_async, plain_child, plain_child_async};
 
 const SAMPLE_SIZE: usize = 30;
 /// The machine's cores.
@@ -135,16 +138,6 @@ fn bench_arm<A: Arm>(c: &mut Criterion, arm: &A, table: &mut Table) {
 
 // ---- plain functions: the floor ----
 
-#[inline(never)]
-fn plain_child(i: u64) -> u64 {
-    black_box(i)
-}
-
-#[inline(never)]
-async fn plain_child_async(i: u64) -> u64 {
-    black_box(i)
-}
-
 struct Plain;
 
 impl Arm for Plain {
@@ -181,17 +174,6 @@ impl Arm for Plain {
 }
 
 // ---- maximus-trace: `#[trace_span]` and `span!` through the global pipeline ----
-
-#[trace_span]
-#[inline(never)]
-fn mx_child(i: u64) -> u64 {
-    black_box(i)
-}
-
-#[trace_span]
-async fn mx_child_async(i: u64) -> u64 {
-    black_box(i)
-}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -272,17 +254,6 @@ impl Arm for Maximus {
 }
 
 // ---- fastrace: `#[fastrace::trace]` under `Span::root`, a counting reporter ----
-
-#[fastrace::trace]
-#[inline(never)]
-fn fr_child(i: u64) -> u64 {
-    black_box(i)
-}
-
-#[fastrace::trace]
-async fn fr_child_async(i: u64) -> u64 {
-    black_box(i)
-}
 
 struct CountingReporter(Arc<AtomicU64>);
 

@@ -1,6 +1,7 @@
-//! Instructions per span on the caller's thread, for `valgrind --tool=callgrind`: runs
-//! `root + 100 children` for N iterations of one arm, draining every 10 iterations (as the
-//! criterion bench does). Collect only inside the iterations and divide by N x 101:
+//! Instructions per span on the caller's thread, for `valgrind --tool=callgrind`: runs N
+//! iterations of one arm and shape over the criterion bench's functions (`benches/workload`),
+//! draining every 10 iterations off the collected region. Collect only inside the iterations
+//! and divide by N x 101 (`hundred`) or N x 2 (`one`, `async`):
 //!
 //! ```sh
 //! cargo build --release -p maximus-bench --example instructions
@@ -11,22 +12,14 @@
 //! `bridged` and `bridged-not-sampled` (with `otel_context(true)`), `fastrace`.
 //! Shapes: `hundred` (default), `one`, `async`.
 
+#[path = "../benches/workload/mod.rs"]
+mod workload;
+
 use std::hint::black_box;
 
 use maximus_bench::exporter::CountingExporter;
-use maximus_trace::{TracingManager, span, trace_span};
-
-#[trace_span]
-#[inline(never)]
-fn mx_child(i: u64) -> u64 {
-    black_box(i)
-}
-
-#[fastrace::trace]
-#[inline(never)]
-fn fr_child(i: u64) -> u64 {
-    black_box(i)
-}
+use maximus_trace::{TracingManager, span};
+use workload::{fr_child, fr_child_async, mx_child, mx_child_async, plain_child, plain_child_async};
 
 struct Reporter;
 
@@ -117,25 +110,10 @@ fn maximus_iteration(i: u64, children: u64) {
     }
 }
 
-#[trace_span]
-async fn mx_child_async(i: u64) -> u64 {
-    black_box(i)
-}
-
 #[inline(never)]
 fn async_iteration(i: u64) {
     let _root = span!("root");
     black_box(maximus_bench::executor::block_on(mx_child_async(i)));
-}
-
-#[inline(never)]
-fn plain_child(i: u64) -> u64 {
-    black_box(i)
-}
-
-#[inline(never)]
-async fn plain_child_async(i: u64) -> u64 {
-    black_box(i)
 }
 
 #[inline(never)]
@@ -148,11 +126,6 @@ fn plain_iteration(i: u64, children: u64) {
 #[inline(never)]
 fn plain_async_iteration(i: u64) {
     black_box(maximus_bench::executor::block_on(plain_child_async(i)));
-}
-
-#[fastrace::trace]
-async fn fr_child_async(i: u64) -> u64 {
-    black_box(i)
 }
 
 #[inline(never)]

@@ -135,9 +135,7 @@ fn traceparent(ids: SpanIds) -> HeaderValue {
     if ids.sampled {
         out[54] = b'1';
     }
-    let bytes = bytes::Bytes::copy_from_slice(&out);
-    // SAFETY: lowercase hex digits and dashes only, all visible ASCII.
-    unsafe { HeaderValue::from_maybe_shared_unchecked(bytes) }
+    HeaderValue::from_bytes(&out).expect("lowercase hex digits and dashes are a header value")
 }
 
 /// Reads the trace context of an incoming request. Never fails: bad headers give an
@@ -173,13 +171,25 @@ pub fn extract(headers: &HeaderMap) -> RemoteParent {
 }
 
 /// The ids of a well-formed `traceparent` (exactly one header), remote, with the sampled bit.
+/// Checked by hand for the W3C shape the SDK's parser skips (it accepts short, padded or
+/// signed fields): `version-traceid-parentid-flags` as 2-32-16-2 lowercase hex digits,
+/// version not `ff`, and for version `00` nothing after the flags.
 fn traceparent_ids(headers: &HeaderMap) -> Option<SpanIds> {
-    if !traceparent_is_well_formed(headers) {
+    let mut values = headers.get_all("traceparent").iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    let mut fields = value.to_str().ok()?.trim().splitn(5, '-');
+    let (version, trace, span, flags) = (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+    let hex =
+        |s: &str, len: usize| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !(hex(version, 2) && hex(trace, 32) && hex(span, 16) && hex(flags, 2)) {
         return None;
     }
-    let value = headers.get("traceparent")?.to_str().ok()?.trim();
-    let mut fields = value.split('-');
-    let (_version, trace, span, flags) = (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+    match (version, fields.next()) {
+        ("ff", _) | ("00", Some(_)) => return None,
+        _ => {}
+    }
     let ids = SpanIds {
         trace_id: TraceId::from_u128(u128::from_str_radix(trace, 16).ok()?),
         span_id: SpanId(u64::from_str_radix(span, 16).ok()?),
@@ -187,31 +197,6 @@ fn traceparent_ids(headers: &HeaderMap) -> Option<SpanIds> {
         remote: true,
     };
     ids.is_valid().then_some(ids)
-}
-
-/// The W3C shape check the SDK's parser skips (it accepts short, padded or signed fields):
-/// `version-traceid-parentid-flags` as 2-32-16-2 lowercase hex digits, version not `ff`,
-/// and for version `00` nothing after the flags.
-fn traceparent_is_well_formed(headers: &HeaderMap) -> bool {
-    let mut values = headers.get_all("traceparent").iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return false;
-    };
-    let Ok(value) = value.to_str() else { return false };
-    let value = value.trim();
-    let fields: Vec<&str> = value.splitn(5, '-').collect();
-    if fields.len() < 4 {
-        return false;
-    }
-    let hex =
-        |s: &str, len: usize| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    let shape = hex(fields[0], 2) && hex(fields[1], 32) && hex(fields[2], 16) && hex(fields[3], 2);
-    let version_ok = match fields[0] {
-        "ff" => false,
-        "00" => fields.len() == 4,
-        _ => true,
-    };
-    shape && version_ok
 }
 
 /// Jaeger's `uber-trace-id: {trace-id}:{span-id}:{parent-span-id}:{flags}`. Written by hand:

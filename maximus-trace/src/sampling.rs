@@ -4,8 +4,8 @@
 //! The built-in samplers decide in a few instructions on the span's own thread; a custom
 //! `ShouldSample` (given to the builder) is asked with the OpenTelemetry types it expects.
 
-use opentelemetry::trace::{Link, TraceState};
-use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
+use opentelemetry::trace::Link;
+use opentelemetry_sdk::trace::{SamplingResult, ShouldSample};
 
 use crate::config::SamplerSetting;
 use crate::engine::{Parent, SpanIds, TraceId};
@@ -15,26 +15,14 @@ use crate::engine::{Parent, SpanIds, TraceId};
 pub(crate) enum Root {
     Always,
     Never,
-    /// Kept when the trace id's low 63 bits are below this bound.
+    /// Kept when the trace id's low 64 bits, shifted right by one, are below this bound.
     Below(u64),
 }
 
+#[derive(Debug)]
 pub(crate) enum Sampler {
     Builtin { parent_based: bool, root: Root },
     Custom(Box<dyn ShouldSample>),
-}
-
-impl std::fmt::Debug for Sampler {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Sampler::Builtin { parent_based, root } => f
-                .debug_struct("Builtin")
-                .field("parent_based", parent_based)
-                .field("root", root)
-                .finish(),
-            Sampler::Custom(_) => f.write_str("Custom"),
-        }
-    }
 }
 
 impl Sampler {
@@ -54,16 +42,21 @@ impl Sampler {
         Sampler::Custom(sampler)
     }
 
-    /// The decision of a built-in sampler; `None` when a custom sampler must be asked.
+    /// The decision of a built-in sampler, or the custom sampler to ask ([`ask`]).
     #[inline]
-    pub(crate) fn fast(&self, parent: Option<&SpanIds>, trace_id: TraceId) -> Option<bool> {
-        let Sampler::Builtin { parent_based, root } = self else {
-            return None;
+    pub(crate) fn fast(
+        &self,
+        parent: Option<&SpanIds>,
+        trace_id: TraceId,
+    ) -> Result<bool, &dyn ShouldSample> {
+        let (parent_based, root) = match self {
+            Sampler::Builtin { parent_based, root } => (parent_based, root),
+            Sampler::Custom(custom) => return Err(&**custom),
         };
         if let (true, Some(parent)) = (*parent_based, parent) {
-            return Some(parent.sampled);
+            return Ok(parent.sampled);
         }
-        Some(match root {
+        Ok(match root {
             Root::Always => true,
             Root::Never => false,
             // OpenTelemetry's `TraceIdRatioBased`: the low 8 bytes of the id, shifted right.
@@ -96,39 +89,27 @@ impl Sampler {
             }
         )
     }
+}
 
-    /// Asks the custom sampler (the slow path: OpenTelemetry types are built for it).
-    pub(crate) fn ask(
-        &self,
-        parent: Option<&Parent>,
-        trace_id: TraceId,
-        name: &str,
-        kind: crate::SpanKind,
-        attributes: &[opentelemetry::KeyValue],
-        links: &[Link],
-    ) -> SamplingResult {
-        let Sampler::Custom(sampler) = self else {
-            let sampled = self.fast(parent.map(|p| &p.ids), trace_id).unwrap_or(false);
-            return SamplingResult {
-                decision: if sampled {
-                    SamplingDecision::RecordAndSample
-                } else {
-                    SamplingDecision::Drop
-                },
-                attributes: Vec::new(),
-                trace_state: TraceState::default(),
-            };
-        };
-        let parent_cx = parent.map(|p| crate::engine::bridge::context_of(p.ids, &p.inherited));
-        sampler.should_sample(
-            parent_cx.as_ref(),
-            trace_id.to_otel(),
-            name,
-            &kind.into_otel(),
-            attributes,
-            links,
-        )
-    }
+/// Asks a custom sampler (the slow path: OpenTelemetry types are built for it).
+pub(crate) fn ask(
+    sampler: &dyn ShouldSample,
+    parent: Option<&Parent>,
+    trace_id: TraceId,
+    name: &str,
+    kind: crate::SpanKind,
+    attributes: &[opentelemetry::KeyValue],
+    links: &[Link],
+) -> SamplingResult {
+    let parent_cx = parent.map(|p| crate::engine::bridge::context_of(p.ids, &p.inherited));
+    sampler.should_sample(
+        parent_cx.as_ref(),
+        trace_id.to_otel(),
+        name,
+        &kind.into_otel(),
+        attributes,
+        links,
+    )
 }
 
 /// The root sampler for a ratio: exact "always" and "never" at the ends, so 1.0 keeps
@@ -146,7 +127,7 @@ fn ratio(r: f64) -> Root {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_sdk::trace::Sampler as SdkSampler;
+    use opentelemetry_sdk::trace::{Sampler as SdkSampler, SamplingDecision};
 
     fn ids(trace: u128, sampled: bool) -> SpanIds {
         SpanIds {
@@ -177,7 +158,7 @@ mod tests {
                     .decision;
                 let expected = theirs == SamplingDecision::RecordAndSample;
                 assert_eq!(
-                    ours.fast(None, trace_id),
+                    ours.fast(None, trace_id).ok(),
                     Some(expected),
                     "ratio {ratio}, id {trace_id}"
                 );
@@ -189,17 +170,19 @@ mod tests {
     fn parent_based_follows_the_parent_and_plain_samplers_ignore_it() {
         let parent_based = Sampler::builtin(SamplerSetting::ParentBasedRatio(0.0));
         assert_eq!(
-            parent_based.fast(Some(&ids(5, true)), TraceId::from_u128(5)),
+            parent_based.fast(Some(&ids(5, true)), TraceId::from_u128(5)).ok(),
             Some(true)
         );
         assert_eq!(
-            parent_based.fast(Some(&ids(5, false)), TraceId::from_u128(5)),
+            parent_based
+                .fast(Some(&ids(5, false)), TraceId::from_u128(5))
+                .ok(),
             Some(false)
         );
-        assert_eq!(parent_based.fast(None, TraceId::from_u128(5)), Some(false));
+        assert_eq!(parent_based.fast(None, TraceId::from_u128(5)).ok(), Some(false));
         let always = Sampler::builtin(SamplerSetting::AlwaysOn);
         assert_eq!(
-            always.fast(Some(&ids(5, false)), TraceId::from_u128(5)),
+            always.fast(Some(&ids(5, false)), TraceId::from_u128(5)).ok(),
             Some(true)
         );
     }
@@ -207,6 +190,6 @@ mod tests {
     #[test]
     fn ratio_one_keeps_even_the_largest_id() {
         let s = Sampler::builtin(SamplerSetting::ParentBasedRatio(1.0));
-        assert_eq!(s.fast(None, TraceId::from_u128(u128::MAX)), Some(true));
+        assert_eq!(s.fast(None, TraceId::from_u128(u128::MAX)).ok(), Some(true));
     }
 }

@@ -4,6 +4,8 @@
 //! CI runs 200,000 spans; the soak runs a million:
 //! `cargo test --release -p maximus-trace --test burst_memory -- --ignored`.
 
+mod support;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -48,16 +50,12 @@ impl SpanExporter for SlowDiscard {
     }
 }
 
-/// One burst at a time: each installs the global pipeline, and the heap counter is shared.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// Makes `total` spans with three attributes from two threads (each inside one long-lived
 /// span when `under_root`); returns the peak growth of live heap bytes over the run and the
 /// pipeline's stats.
 fn burst(total: usize, under_root: bool) -> (usize, maximus_trace::Stats) {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // One burst at a time: each installs the global pipeline, and the heap counter is shared.
+    let _one = support::exclusive();
     let guard = TracingManager::builder()
         .environment(|_| None)
         .span_exporter(SlowDiscard)

@@ -376,3 +376,29 @@ fn a_span_left_open_across_a_reinit_never_crosses_into_the_new_pipeline() {
         straddling_trace
     );
 }
+
+#[test]
+fn open_spans_keep_their_records_across_many_hand_overs_of_their_children() {
+    let spans = capture(|| {
+        let outer = span!("outer");
+        let middle = span!("middle");
+        let inner = span!("inner");
+        // Several thread-buffer hand-overs while the three stay open.
+        for i in 0..300 {
+            let _leaf = span!("leaf", i = i);
+        }
+        outer.set_attribute("late", "outer");
+        middle.set_attribute("late", "middle");
+        inner.set_attribute("late", "inner");
+    });
+    assert_eq!(spans.len(), 303);
+    let inner = find(&spans, "inner");
+    assert!(is_child_of(inner, find(&spans, "middle")));
+    assert!(is_child_of(find(&spans, "middle"), find(&spans, "outer")));
+    let leaves: Vec<_> = spans.iter().filter(|s| s.name == "leaf").collect();
+    assert_eq!(leaves.len(), 300);
+    assert!(leaves.iter().all(|l| is_child_of(l, inner)));
+    for name in ["outer", "middle", "inner"] {
+        assert_eq!(attr(find(&spans, name), "late"), Some(&V::from(name)), "{name}");
+    }
+}

@@ -161,3 +161,29 @@ fn an_otel_api_span_started_in_our_context_is_our_child() {
     assert_eq!(theirs.len(), 1);
     assert!(support::is_child_of(&theirs[0], ours));
 }
+
+#[test]
+fn when_on_log_ids_and_injected_headers_name_the_otel_current_span_alike() {
+    let mut seen = None;
+    let _ = capture_with(
+        |b| b.otel_context(true),
+        || {
+            let _foreign = foreign_context().attach();
+            let mut headers = http::HeaderMap::new();
+            maximus_trace::inject(&mut headers);
+            seen = Some((
+                maximus_trace::current_trace_id(),
+                maximus_trace::current_span_id(),
+                maximus_trace::TraceIds::current().to_string(),
+                headers["traceparent"].to_str().unwrap().to_owned(),
+            ));
+        },
+    );
+    let (trace, span, log_ids, header) = seen.unwrap();
+    let trace_hex = format!("{TRACE:032x}");
+    let span_hex = format!("{SPAN:016x}");
+    assert_eq!(trace.as_deref(), Some(trace_hex.as_str()));
+    assert_eq!(span.as_deref(), Some(span_hex.as_str()));
+    assert_eq!(log_ids, format!("trace_id={trace_hex} span_id={span_hex}"));
+    assert_eq!(header, format!("00-{trace_hex}-{span_hex}-01"));
+}

@@ -1,6 +1,7 @@
 //! The OTLP/HTTP exporter's retries, against a local collector that refuses for a while: what
-//! a collector asks to be retried (429, 502, 503, 504, no connection) is retried with backoff
-//! or after `Retry-After`, nothing else is, and every span is counted either way.
+//! a collector asks to be retried (429, 502, 503, 504; a refused connection or a timeout take
+//! the same path) is retried with backoff or after `Retry-After`, nothing else is, and every
+//! span is counted either way.
 
 #[path = "support/otlp_receiver.rs"]
 mod otlp_receiver;
@@ -33,9 +34,13 @@ fn ten_spans() {
 }
 
 #[test]
-fn a_collector_that_is_unavailable_twice_gets_every_span_exactly_once() {
+fn a_collector_that_is_unavailable_three_times_gets_every_span_exactly_once() {
     let _lock = support::exclusive();
-    let receiver = OtlpReceiver::scripted(&[(UNAVAILABLE, NO_HEADERS), ("502 Bad Gateway", NO_HEADERS)]);
+    let receiver = OtlpReceiver::scripted(&[
+        (UNAVAILABLE, NO_HEADERS),
+        ("502 Bad Gateway", NO_HEADERS),
+        ("504 Gateway Timeout", NO_HEADERS),
+    ]);
     let guard = init(&receiver);
     ten_spans();
     guard.force_flush().expect("flush");
@@ -43,15 +48,16 @@ fn a_collector_that_is_unavailable_twice_gets_every_span_exactly_once() {
     drop(guard);
     let spans = receiver.wait_for_spans(10, ARRIVAL);
     assert_eq!(spans.len(), 10, "each span once, none duplicated by a retry");
-    assert_eq!(receiver.attempts().len(), 3);
+    assert_eq!(receiver.attempts().len(), 4);
     assert_eq!(
         (stats.spans_exported, stats.spans_failed, stats.export_errors),
         (10, 0, 0)
     );
-    // Backoff: 100 ms before the first retry, 200 ms before the second.
+    // Backoff: 100, 200, then 400 ms before the retries.
     let at = receiver.attempts();
     assert!(at[1] - at[0] >= Duration::from_millis(90), "{:?}", at[1] - at[0]);
     assert!(at[2] - at[1] >= Duration::from_millis(190), "{:?}", at[2] - at[1]);
+    assert!(at[3] - at[2] >= Duration::from_millis(390), "{:?}", at[3] - at[2]);
 }
 
 #[test]

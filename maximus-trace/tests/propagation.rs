@@ -377,3 +377,19 @@ fn random_header_values_never_panic() {
         }
     });
 }
+
+#[test]
+fn a_later_version_may_carry_more_fields_after_the_flags() {
+    let later = extract(&headers(
+        "traceparent",
+        format!("01-{TRACE}-{SPAN}-01-what-comes-next").as_bytes(),
+    ));
+    assert!(later.is_valid());
+    assert_eq!(later.trace_id().as_deref(), Some(TRACE));
+    assert!(later.is_sampled());
+    // Version 00 has nothing after the flags, and flags are two digits in every version.
+    assert_each_starts_a_new_trace(&[
+        format!("00-{TRACE}-{SPAN}-01-extra"),
+        format!("01-{TRACE}-{SPAN}-01x"),
+    ]);
+}

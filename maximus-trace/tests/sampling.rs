@@ -121,8 +121,9 @@ fn start_with_runs_its_closure_only_for_recorded_spans() {
     assert_eq!(calls.get(), 1, "closures ran for spans that were not recorded");
 }
 
-/// What a sampler was asked: the span's name, whether it had a parent, its attributes.
-type Question = (String, bool, Vec<KeyValue>);
+/// What a sampler was asked: the span's name, its kind, whether it had a parent, its
+/// attributes.
+type Question = (String, SpanKind, bool, Vec<KeyValue>);
 
 /// Records what it was asked, and samples only spans whose name starts with `keep`.
 #[derive(Debug, Clone, Default)]
@@ -136,7 +137,7 @@ impl ShouldSample for ByName {
         parent: Option<&Context>,
         _trace_id: TraceId,
         name: &str,
-        _kind: &SpanKind,
+        kind: &SpanKind,
         attributes: &[KeyValue],
         _links: &[Link],
     ) -> SamplingResult {
@@ -145,7 +146,7 @@ impl ShouldSample for ByName {
         self.asked
             .lock()
             .unwrap()
-            .push((name.to_owned(), has_parent, attributes.to_vec()));
+            .push((name.to_owned(), kind.clone(), has_parent, attributes.to_vec()));
         SamplingResult {
             decision: if name.starts_with("keep") {
                 SamplingDecision::RecordAndSample
@@ -159,28 +160,31 @@ impl ShouldSample for ByName {
 }
 
 #[test]
-fn a_custom_sampler_is_asked_for_every_span_with_its_name_parent_and_attributes() {
+fn a_custom_sampler_is_asked_for_every_span_with_its_name_kind_parent_and_attributes() {
     let sampler = ByName::default();
     let asked = Arc::clone(&sampler.asked);
     let spans = capture_with(
         |b| b.sampler(sampler),
         || {
             let _keep = span!("keep.root", tier = "gold");
-            let _drop = span!("drop.child");
+            let _drop = get_tracing()
+                .span_builder("drop.child")
+                .kind(maximus_trace::SpanKind::Server)
+                .entered();
             let _keep_child = span!("keep.grandchild");
         },
     );
     let asked = asked.lock().unwrap();
-    let names: Vec<(&str, bool)> = asked.iter().map(|(n, p, _)| (n.as_str(), *p)).collect();
+    let names: Vec<(&str, &SpanKind, bool)> = asked.iter().map(|(n, k, p, _)| (n.as_str(), k, *p)).collect();
     assert_eq!(
         names,
         [
-            ("keep.root", false),
-            ("drop.child", true),
-            ("keep.grandchild", true)
+            ("keep.root", &SpanKind::Internal, false),
+            ("drop.child", &SpanKind::Server, true),
+            ("keep.grandchild", &SpanKind::Internal, true)
         ]
     );
-    assert_eq!(asked[0].2, [KeyValue::new("tier", "gold")]);
+    assert_eq!(asked[0].3, [KeyValue::new("tier", "gold")]);
     let recorded: Vec<&str> = spans.iter().map(|s| s.name.as_ref()).collect();
     assert_eq!(recorded.len(), 2, "{recorded:?}");
     let root = find(&spans, "keep.root");

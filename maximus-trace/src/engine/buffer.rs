@@ -82,13 +82,23 @@ pub(crate) fn push(shared: &ThreadShared, inner: &mut Inner, generation: u64, re
     index
 }
 
-/// Moves the records of open frames from `records` into `into`, repointing the frames.
-fn relocate_open(frames: &mut [Frame], records: &mut [Record], into: &mut Vec<Record>) {
-    for frame in frames {
-        if let Target::Local(i) = frame.target {
-            into.push(std::mem::replace(&mut records[i], Record::moved()));
-            frame.target = Target::Local(into.len() - 1);
-        }
+/// Moves the records of open frames out of `records` into `into`, repointing the frames, so
+/// `records` keeps ended records only (no slot left behind for the queue to skip). Open
+/// spans are few: each is swap-removed, highest index first, so the indices still to take
+/// do not move.
+fn relocate_open(frames: &mut [Frame], records: &mut Vec<Record>, into: &mut Vec<Record>) {
+    let mut open: Vec<(usize, usize)> = frames
+        .iter()
+        .enumerate()
+        .filter_map(|(at, frame)| match frame.target {
+            Target::Local(index) => Some((index, at)),
+            _ => None,
+        })
+        .collect();
+    open.sort_unstable_by_key(|&(index, _)| std::cmp::Reverse(index));
+    for (index, at) in open {
+        into.push(records.swap_remove(index));
+        frames[at].target = Target::Local(into.len() - 1);
     }
 }
 

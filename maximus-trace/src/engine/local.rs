@@ -44,9 +44,12 @@ fn top_parent(inner: &Inner) -> Option<Parent> {
     })
 }
 
-/// The ids of the current span.
+/// The ids of the current span, as [`parent`] finds it (so log lines name the span that
+/// `inject` propagates).
 pub(crate) fn current_ids() -> Option<SpanIds> {
-    thread::with(|l| l.peek()?.frames.last().map(|f| f.ids)).flatten()
+    thread::with(|l| l.peek()?.frames.last().map(|f| f.ids))
+        .flatten()
+        .or_else(|| bridge::otel_parent().map(|p| p.ids))
 }
 
 /// A handle on the current span, for `Span::current()`.
@@ -210,7 +213,7 @@ fn enter_current_other(
     let parent = inner.frames.last().map(|f| f.ids);
     let ids = new_ids(&mut inner.ids, parent.as_ref());
     let inherited = inner.frames.last().and_then(|f| f.inherited.clone());
-    if pipeline.sampler.fast(parent.as_ref(), ids.trace_id) != Some(true) {
+    if !matches!(pipeline.sampler.fast(parent.as_ref(), ids.trace_id), Ok(true)) {
         let shares = pipeline.sampler.children_follow_parent();
         inner.push(Frame::new(ids, inherited, Target::Unrecorded).sharing(shares));
         return ids.span_id;
@@ -251,7 +254,7 @@ fn enter_with_attributes<const N: usize>(
             let parent = inner.frames.last().map(|f| f.ids);
             let ids = new_ids(&mut inner.ids, parent.as_ref());
             let inherited = inner.frames.last().and_then(|f| f.inherited.clone());
-            if pipeline.sampler.fast(parent.as_ref(), ids.trace_id) != Some(true) {
+            if !matches!(pipeline.sampler.fast(parent.as_ref(), ids.trace_id), Ok(true)) {
                 let shares = pipeline.sampler.children_follow_parent();
                 inner.push(Frame::new(ids, inherited, Target::Unrecorded).sharing(shares));
                 return Some(ids.span_id);

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use opentelemetry_sdk::trace::SamplingDecision;
+use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample};
 
 use super::frame::{Inherited, Parent};
 use super::ids::SpanIds;
@@ -54,14 +54,14 @@ where
         .sampler
         .fast(parent.as_ref().map(|p| &p.ids), ids.trace_id)
     {
-        Some(false) => Begin::Unrecorded(ids, inherited),
-        Some(true) => {
+        Ok(false) => Begin::Unrecorded(ids, inherited),
+        Ok(true) => {
             ids.sampled = true;
             let parent = parent.map(|p| p.ids);
             recorded(ids, inherited, parent, name, kind, attributes(), links)
         }
-        None => ask_custom(
-            pipeline,
+        Err(sampler) => ask_custom(
+            sampler,
             parent,
             inherited,
             ids,
@@ -75,15 +75,25 @@ where
 
 /// Events, links, trace state and dropped counts are rare: box them only when there are
 /// some.
+#[inline]
 pub(crate) fn more(
     inherited: &Option<Arc<Inherited>>,
     links: Vec<LinkRecord>,
     dropped_attributes: u32,
 ) -> Option<Box<More>> {
-    let trace_state = Inherited::trace_state(inherited).cloned();
-    if trace_state.is_none() && links.is_empty() && dropped_attributes == 0 {
+    if links.is_empty() && dropped_attributes == 0 && Inherited::trace_state(inherited).is_none() {
         return None;
     }
+    more_boxed(inherited, links, dropped_attributes)
+}
+
+#[cold]
+fn more_boxed(
+    inherited: &Option<Arc<Inherited>>,
+    links: Vec<LinkRecord>,
+    dropped_attributes: u32,
+) -> Option<Box<More>> {
+    let trace_state = Inherited::trace_state(inherited).cloned();
     let max_links = limits::current().link_count;
     let dropped_links = links.len().saturating_sub(max_links) as u32;
     let mut links = links;
@@ -100,7 +110,7 @@ pub(crate) fn more(
 #[cold]
 #[allow(clippy::too_many_arguments)]
 fn ask_custom(
-    pipeline: &Pipeline,
+    sampler: &dyn ShouldSample,
     parent: Option<Parent>,
     inherited: Option<Arc<Inherited>>,
     mut ids: SpanIds,
@@ -122,7 +132,8 @@ fn ask_custom(
             opentelemetry::trace::Link::with_context(l.ids.to_otel(trace_state))
         })
         .collect();
-    let result = pipeline.sampler.ask(
+    let result = crate::sampling::ask(
+        sampler,
         parent.as_ref(),
         ids.trace_id,
         name.as_str(),
@@ -171,8 +182,14 @@ pub(crate) fn record_start(
     attributes: impl IntoIterator<Item = KeyValue>,
     links: Vec<LinkRecord>,
 ) -> Start {
-    let limits = limits::current();
-    let (attributes, dropped) = convert_attributes(attributes, &limits, limits.attribute_count);
+    let mut attributes = attributes.into_iter().peekable();
+    // Most spans start without attributes: then there is nothing to convert or limit.
+    let (attributes, dropped) = if attributes.peek().is_none() {
+        (Vec::new(), 0)
+    } else {
+        let limits = limits::current();
+        convert_attributes(attributes, &limits, limits.attribute_count)
+    };
     Start {
         ids,
         parent,

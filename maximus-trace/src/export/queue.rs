@@ -92,9 +92,12 @@ impl Queue {
     pub(crate) fn exchange(&self, mut chunk: Vec<Record>) -> Vec<Record> {
         // Only what will be exported enters the queue, so `pending` counts every record it
         // holds (a slot left by a span still open, kept here, would be memory nobody counts).
-        chunk.retain(Converter::exports);
-        if chunk.is_empty() {
-            return chunk;
+        // A scan first: usually every record is exportable, and `retain` costs twice a scan.
+        if !chunk.iter().all(Converter::exports) {
+            chunk.retain(Converter::exports);
+            if chunk.is_empty() {
+                return chunk;
+            }
         }
         let mut state = self.lock();
         self.admit(&mut state, &mut chunk);

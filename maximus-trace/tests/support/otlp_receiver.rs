@@ -163,14 +163,6 @@ impl OtlpReceiver {
         self.shared.lock().attempts.clone()
     }
 
-    /// Waits until at least `n` trace posts arrived; returns when each did.
-    pub fn wait_for_attempts(&self, n: usize, timeout: Duration) -> Vec<Instant> {
-        self.shared
-            .wait_until(timeout, |s| s.attempts.len() >= n)
-            .attempts
-            .clone()
-    }
-
     /// A receiver that accepts connections and never reads or answers.
     pub fn silent() -> Self {
         Self::spawn("127.0.0.1:0", Behaviour::Silent)
