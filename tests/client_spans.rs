@@ -61,6 +61,37 @@ fn health_is_traced_with_client_and_server_spans() {
 }
 
 #[test]
+fn the_base_urls_query_is_sent_on_every_call_before_the_calls_own() {
+    let (received, _spans) = traced(|| async {
+        let mock = MockMaximus::start().await.unwrap();
+        let client = support::client_builder(format!("{}?tenant=t1&gateway_key=k", mock.url()))
+            .build()
+            .expect("client");
+        client.health().await.expect("health");
+        client
+            .consciousness()
+            .get_esgt_events(5)
+            .await
+            .expect("esgt events");
+        mock.requests()
+    });
+    let queries: Vec<_> = received
+        .iter()
+        .map(|r| (r.path.as_str(), r.query.as_deref()))
+        .collect();
+    assert_eq!(
+        queries,
+        [
+            ("/health", Some("tenant=t1&gateway_key=k")),
+            (
+                "/api/consciousness/esgt/events",
+                Some("tenant=t1&gateway_key=k&limit=5")
+            ),
+        ]
+    );
+}
+
+#[test]
 fn query_is_traced() {
     let (result, spans) = traced(|| async {
         let mock = MockMaximus::start().await.unwrap();

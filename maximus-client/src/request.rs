@@ -71,6 +71,8 @@ pub(crate) fn endpoint(base: &Url, path: &str, query: &[(&str, String)]) -> Resu
     let mut url = base
         .join(path.trim_start_matches('/'))
         .map_err(|e| Error::builder(format!("cannot join {path:?} to the base URL: {e}")))?;
+    // `join` drops the base URL's query: a gateway's `?tenant=..&key=..` goes on every call.
+    url.set_query(base.query());
     if !query.is_empty() {
         url.query_pairs_mut()
             .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
@@ -129,19 +131,27 @@ async fn attempt_once(
     attempt: u32,
     last: bool,
 ) -> Attempt {
-    let mut headers = HeaderMap::new();
-    if let Some((name, value)) = &inner.auth {
-        headers.insert(name.clone(), value.clone());
-    }
-    maximus_trace::inject(&mut headers);
-    let mut request = inner.http.request(method.clone(), url.clone()).headers(headers);
+    let mut request = inner.http.request(method.clone(), url.clone());
     if let Some(body) = body {
         request = request
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(body);
     }
     let fail = |kind| Error::new(kind, method.as_str(), shown_url);
-    let response = match request.send().await {
+    let sent = match request.build() {
+        Ok(mut request) => {
+            // Straight into the request's own map: a map of our own would be allocated,
+            // hashed into and then merged over, per attempt.
+            let headers = request.headers_mut();
+            if let Some((name, value)) = &inner.auth {
+                headers.insert(name.clone(), value.clone());
+            }
+            maximus_trace::inject(headers);
+            inner.http.execute(request).await
+        }
+        Err(e) => Err(e),
+    };
+    let response = match sent {
         Ok(response) => response,
         Err(e) if e.is_timeout() => return Attempt::Fail(fail(Kind::Timeout).with_source(strip_url(e))),
         // Nothing reached the server: safe to retry whatever the method.

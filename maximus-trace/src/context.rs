@@ -193,7 +193,21 @@ impl Deferred {
 impl<F: Future> Future for InSpan<F> {
     type Output = F::Output;
 
+    // Inlined: with tracing off (or the span ended) a poll is one compare in front of the
+    // inner poll; the rest, with its large stack frame, is out of line.
+    #[inline]
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
+        if let Deferral::Off = *self.span.state {
+            // `done` stays unset: the drop looks at `Off` first and has nothing to end.
+            return self.project().inner.poll(task);
+        }
+        self.poll_traced(task)
+    }
+}
+
+impl<F: Future> InSpan<F> {
+    #[inline(never)]
+    fn poll_traced(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
         let span = &mut *this.span;
         if let Deferral::Pending(_) = *span.state {
@@ -212,7 +226,7 @@ impl<F: Future> Future for InSpan<F> {
                 let _pop = PopOnDrop(ids.span_id);
                 this.inner.poll(task)
             }
-            // Tracing is off, or the shared span is current already.
+            // The shared span is current already.
             _ => this.inner.poll(task),
         };
         if let Poll::Ready(output) = &poll {

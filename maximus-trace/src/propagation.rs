@@ -120,13 +120,38 @@ fn inject_parent(parent: &Parent, headers: &mut HeaderMap) {
     }
 }
 
+/// The two lowercase hex digits of every byte: a byte per lookup, not a digit.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut pairs = [[0; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        pairs[i] = [HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
+    }
+    pairs
+};
+
+/// Every `tracestate` header, in order, as one list: W3C allows the list to arrive split
+/// over several headers, combined as RFC 9110 §5.3 says (joined with commas). `None` when
+/// there is none, or one is not visible ASCII (then the whole state is dropped, as for a
+/// malformed single header).
+fn joined_tracestate(headers: &HeaderMap) -> Option<String> {
+    let mut values = headers.get_all("tracestate").iter();
+    let mut joined = values.next()?.to_str().ok()?.to_owned();
+    for value in values {
+        joined.push(',');
+        joined.push_str(value.to_str().ok()?);
+    }
+    Some(joined)
+}
+
 /// `00-{trace id}-{span id}-{flags}`.
 fn traceparent(ids: SpanIds) -> HeaderValue {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
     let mut put = |at: usize, value: u64| {
-        for i in 0..16 {
-            out[at + i] = HEX[((value >> (60 - 4 * i)) & 0xf) as usize];
+        for (i, byte) in value.to_be_bytes().into_iter().enumerate() {
+            out[at + 2 * i..at + 2 * i + 2].copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
         }
     };
     put(3, ids.trace_id.hi);
@@ -152,10 +177,7 @@ pub fn extract(headers: &HeaderMap) -> RemoteParent {
     if active(TRACE_CONTEXT) {
         if let Some(parsed) = traceparent_ids(headers) {
             ids = Some(parsed);
-            trace_state = headers
-                .get("tracestate")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| TraceState::from_str(v).ok());
+            trace_state = joined_tracestate(headers).and_then(|v| TraceState::from_str(&v).ok());
         }
     }
     if ids.is_none() && active(JAEGER) {

@@ -19,6 +19,9 @@ pub struct Stats {
     /// Ended spans dropped because the export queue was full (the collector is slower than
     /// the application; memory stays bounded instead).
     pub spans_dropped_queue_full: u64,
+    /// Spans that ended after their pipeline shut down (started before, ended after): not
+    /// exported, and not a sign of load, so counted apart from the queue's drops.
+    pub spans_dropped_after_shutdown: u64,
     /// Spans sent with attributes or events removed to fit the wire's size limit (Jaeger UDP).
     pub spans_trimmed: u64,
     /// Spans dropped because even trimmed they exceed the wire's size limit.
@@ -36,6 +39,7 @@ pub(crate) struct Counters {
     failed: AtomicU64,
     errors: AtomicU64,
     dropped_queue_full: AtomicU64,
+    dropped_after_shutdown: AtomicU64,
 }
 
 impl Counters {
@@ -60,6 +64,11 @@ impl Counters {
         self.dropped_queue_full.fetch_add(spans as u64, Ordering::Relaxed);
     }
 
+    pub fn dropped_after_shutdown(&self, spans: usize) {
+        self.dropped_after_shutdown
+            .fetch_add(spans as u64, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> Stats {
         Stats {
             spans_started: self.started.load(Ordering::Relaxed),
@@ -68,6 +77,7 @@ impl Counters {
             spans_failed: self.failed.load(Ordering::Relaxed),
             export_errors: self.errors.load(Ordering::Relaxed),
             spans_dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
+            spans_dropped_after_shutdown: self.dropped_after_shutdown.load(Ordering::Relaxed),
             spans_trimmed: 0,
             spans_dropped_too_large: 0,
         }

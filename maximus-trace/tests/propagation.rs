@@ -95,6 +95,26 @@ fn extracted_traceparent_makes_the_injecting_span_the_parent() {
 }
 
 #[test]
+fn tracestate_split_over_several_headers_is_read_as_one_list() {
+    let mut incoming = headers("traceparent", valid_traceparent().as_bytes());
+    incoming.append("tracestate", HeaderValue::from_static("vendor=a"));
+    incoming.append("tracestate", HeaderValue::from_static(""));
+    incoming.append("tracestate", HeaderValue::from_static("other=b,third=c"));
+    let mut outgoing = HeaderMap::new();
+    let spans = capture(|| {
+        let remote = extract(&incoming);
+        let _server = get_tracing().span_builder("server").parent(&remote).entered();
+        inject(&mut outgoing);
+    });
+    assert_eq!(outgoing["tracestate"], "vendor=a,other=b,third=c");
+    let server = find(&spans, "server");
+    assert_eq!(
+        server.span_context.trace_state().header(),
+        "vendor=a,other=b,third=c"
+    );
+}
+
+#[test]
 fn remote_parent_reports_the_callers_ids_and_sampling() {
     let _ = capture(|| {
         let remote = extract(&headers("traceparent", valid_traceparent().as_bytes()));

@@ -150,6 +150,28 @@ fn span_held_open_forever_does_not_hold_back_its_finished_children() {
 }
 
 #[test]
+fn spans_ending_after_shutdown_are_counted_apart_from_queue_drops() {
+    let exporter = InMemorySpanExporter::default();
+    let manager = support::builder(&exporter).build().unwrap();
+    let late = manager.span_builder("ends_after_shutdown").start();
+    manager.span_builder("ends_before").start().end();
+    manager.shutdown();
+    late.end();
+    let stats = manager.stats();
+    assert_eq!(stats.spans_exported, 1, "{stats:?}");
+    assert_eq!(stats.spans_dropped_after_shutdown, 1, "{stats:?}");
+    assert_eq!(stats.spans_dropped_queue_full, 0, "{stats:?}");
+    assert_eq!(
+        stats.spans_ended,
+        stats.spans_exported
+            + stats.spans_failed
+            + stats.spans_dropped_queue_full
+            + stats.spans_dropped_after_shutdown,
+        "{stats:?}"
+    );
+}
+
+#[test]
 fn panicking_exporter_loses_its_batch_but_not_the_pipeline() {
     let _lock = support::exclusive();
     let exporter = InMemorySpanExporter::default();

@@ -55,11 +55,14 @@ pub(crate) struct ThreadShared {
 unsafe impl Sync for ThreadShared {}
 
 impl ThreadShared {
-    pub(crate) fn new(token: u64) -> Self {
+    pub(crate) const fn new(token: u64) -> Self {
         ThreadShared {
             token,
             state: AtomicU8::new(IDLE),
-            buffer: UnsafeCell::new(Buffer::default()),
+            buffer: UnsafeCell::new(Buffer {
+                records: Vec::new(),
+                generation: 0,
+            }),
             started: AtomicU64::new(0),
             ended: AtomicU64::new(0),
             counted: AtomicU64::new(0),

@@ -2,7 +2,7 @@
 //! buffer (`LOCAL`), and the few words the shortest paths read without borrowing it
 //! (`FAST`: whether the current span's children share its frame, and the span counts).
 
-use std::cell::{Cell, OnceCell, RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
@@ -14,7 +14,12 @@ use super::shared::ThreadShared;
 use crate::pipeline;
 
 pub(crate) struct Local {
-    shared: OnceCell<Arc<ThreadShared>>,
+    /// This thread's shared state: null until its first span; then one strong count of the
+    /// `Arc` the registry also holds (`Arc::into_raw`), given back when the thread exits and
+    /// replaced by [`RETIRED`], so an exited thread leaves nothing behind and never
+    /// registers again. (A raw pointer because `LOCAL` has no destructor and is only ever
+    /// borrowed shared: an `OnceCell` could not be emptied at exit.)
+    shared: Cell<*const ThreadShared>,
     inner: RefCell<Inner>,
 }
 
@@ -51,6 +56,11 @@ pub(crate) const TOP_OTHER: u8 = 0;
 pub(crate) const TOP_SHARES: u8 = 1;
 pub(crate) const TOP_RECORDED: u8 = 2;
 
+/// What an exited thread's `Local::shared` points at: never registered, its buffer never
+/// taken (an exited thread's `inner()` is `None`); it only absorbs the counts that thread-local
+/// destructors running after the exit publish.
+static RETIRED: ThreadShared = ThreadShared::new(0);
+
 const UNSEEDED: u8 = 0;
 const READY: u8 = 1;
 const EXITED: u8 = 2;
@@ -61,7 +71,7 @@ thread_local! {
     // ends.
     static LOCAL: ManuallyDrop<Local> = const {
         ManuallyDrop::new(Local {
-            shared: OnceCell::new(),
+            shared: Cell::new(std::ptr::null()),
             inner: RefCell::new(Inner {
                 frames: Vec::new(),
                 ids: IdGenerator::unseeded(),
@@ -95,23 +105,33 @@ pub(crate) fn with<T>(f: impl FnOnce(&Local) -> T) -> Option<T> {
 impl Local {
     /// The part of this thread's state that other threads see (registered on first use).
     #[inline]
-    pub(crate) fn shared(&self) -> &Arc<ThreadShared> {
-        match self.shared.get() {
-            Some(shared) => shared,
-            None => self.register(),
+    pub(crate) fn shared(&self) -> &ThreadShared {
+        let shared = self.shared.get();
+        if shared.is_null() {
+            return self.register();
         }
+        // SAFETY: not null: this thread's strong count, released only by `retire` (after
+        // which it is `RETIRED`, a static). `retire` runs as a thread-local destructor, when
+        // no engine call is under way on this thread, so no reference from here outlives it.
+        unsafe { &*shared }
     }
 
-    /// The shared part, if this thread has registered.
-    pub(crate) fn registered(&self) -> Option<&Arc<ThreadShared>> {
-        self.shared.get()
+    /// The shared part, if this thread has registered (and not exited).
+    pub(crate) fn registered(&self) -> Option<&ThreadShared> {
+        let shared = self.shared.get();
+        if shared.is_null() || std::ptr::eq(shared, &RETIRED) {
+            return None;
+        }
+        // SAFETY: as in `shared`.
+        Some(unsafe { &*shared })
     }
 
     #[cold]
-    fn register(&self) -> &Arc<ThreadShared> {
+    fn register(&self) -> &ThreadShared {
         // Touching `EXIT` registers its destructor.
         let _ = EXIT.try_with(|_| ());
-        self.shared.get_or_init(registry::register)
+        self.shared.set(Arc::into_raw(registry::register()));
+        self.shared()
     }
 
     /// The state, unless this thread is already inside the engine (a logger or a `Drop`
@@ -235,7 +255,7 @@ impl Local {
     /// pipeline, its memory is freed, and it leaves the registry. Spans made later (by other
     /// thread-local destructors) are not recorded.
     fn retire(&self) {
-        let Some(shared) = self.shared.get() else { return };
+        let Some(shared) = self.registered() else { return };
         let Ok(mut inner) = self.inner.try_borrow_mut() else {
             return;
         };
@@ -262,5 +282,9 @@ impl Local {
             pipeline.retire_counts(started, ended);
         }
         registry::unregister(shared.token);
+        let own = self.shared.replace(&RETIRED);
+        // SAFETY: `own` came from `Arc::into_raw` in `register` and is given back once (it
+        // is `RETIRED` from now on); `shared` is not used after this.
+        drop(unsafe { Arc::from_raw(own) });
     }
 }

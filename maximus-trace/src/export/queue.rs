@@ -118,7 +118,11 @@ impl Queue {
             return;
         }
         let mut state = self.lock();
-        if state.shutdown || state.pending >= self.capacity {
+        if state.shutdown {
+            self.counters.dropped_after_shutdown(1);
+            return;
+        }
+        if state.pending >= self.capacity {
             self.counters.dropped_queue_full(1);
             return;
         }
@@ -135,13 +139,14 @@ impl Queue {
     }
 
     /// Counts `chunk` (exportable records only) in, dropping (and counting) what exceeds the
-    /// capacity, or all of it after shutdown. The oldest spans of the chunk are kept.
+    /// capacity, or all of it after shutdown (counted apart). The oldest spans of the chunk are kept.
     fn admit(&self, state: &mut State, chunk: &mut Vec<Record>) {
-        let room = if state.shutdown {
-            0
-        } else {
-            self.capacity.saturating_sub(state.pending)
-        };
+        if state.shutdown {
+            self.counters.dropped_after_shutdown(chunk.len());
+            chunk.clear();
+            return;
+        }
+        let room = self.capacity.saturating_sub(state.pending);
         if chunk.len() > room {
             self.counters.dropped_queue_full(chunk.len() - room);
             chunk.truncate(room);

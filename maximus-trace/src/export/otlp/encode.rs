@@ -330,6 +330,12 @@ fn otel_key_value(key: &str, value: &opentelemetry::Value, buf: &mut Vec<u8>) {
         opentelemetry::Value::Bool(b) => varint(2, u64::from(*b), &mut any),
         opentelemetry::Value::I64(i) => varint(3, *i as u64, &mut any),
         opentelemetry::Value::F64(f) => fixed64(4, f.to_bits(), &mut any),
+        // An array stays an array (`AnyValue.array_value`), not its text.
+        opentelemetry::Value::Array(_) => {
+            let array = Value::from_otel(value.clone());
+            len_key(5, array_len(&array), &mut any);
+            write_array(&array, &mut any);
+        }
         other => string(1, other.as_str().as_ref(), &mut any),
     }
     let mut kv = Vec::new();
@@ -443,6 +449,17 @@ mod tests {
         let resource = opentelemetry_sdk::Resource::builder_empty()
             .with_service_name("svc")
             .with_attribute(opentelemetry::KeyValue::new("deployment.environment", "test"))
+            .with_attribute(opentelemetry::KeyValue::new(
+                "process.command_args",
+                opentelemetry::Value::Array(opentelemetry::Array::String(vec![
+                    "app".into(),
+                    "--fast".into(),
+                ])),
+            ))
+            .with_attribute(opentelemetry::KeyValue::new(
+                "host.ports",
+                opentelemetry::Value::Array(opentelemetry::Array::I64(vec![80, -1])),
+            ))
             .build();
         let mut encoder = Encoder::new(&resource);
         let bytes = encoder.encode(records.iter(), &WallClock::anchor());
@@ -477,6 +494,35 @@ mod tests {
         let resource = resource_spans.resource.as_ref().unwrap();
         assert!(resource.attributes.iter().any(|kv| kv.key == "service.name"
             && kv.value.as_ref().unwrap().value == Some(Any::StringValue("svc".into()))));
+        let resource_value = |key: &str| {
+            resource
+                .attributes
+                .iter()
+                .find(|kv| kv.key == key)
+                .and_then(|kv| kv.value.clone())
+                .and_then(|v| v.value)
+        };
+        let array = |items: Vec<Any>| {
+            Some(Any::ArrayValue(
+                opentelemetry_proto::tonic::common::v1::ArrayValue {
+                    values: items
+                        .into_iter()
+                        .map(|value| opentelemetry_proto::tonic::common::v1::AnyValue { value: Some(value) })
+                        .collect(),
+                },
+            ))
+        };
+        assert_eq!(
+            resource_value("process.command_args"),
+            array(vec![
+                Any::StringValue("app".into()),
+                Any::StringValue("--fast".into())
+            ])
+        );
+        assert_eq!(
+            resource_value("host.ports"),
+            array(vec![Any::IntValue(80), Any::IntValue(-1)])
+        );
         let scope_spans = &resource_spans.scope_spans[0];
         assert_eq!(scope_spans.scope.as_ref().unwrap().name, "maximus-trace");
         let span = &scope_spans.spans[0];
