@@ -7,7 +7,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use std::sync::Arc;
 
-use crate::engine::{Handle, Inherited, SmallStr, SpanId, SpanIds, local};
+use crate::engine::{Handle, Inherited, RecordRef, SmallStr, SpanId, SpanIds, local};
 use crate::pipeline::{self, PipelineRef};
 use crate::span::{Span, SpanBuilder, SpanKind, SpanRef, Status};
 use crate::value::{IntoValue, Key, KeyValue};
@@ -161,10 +161,22 @@ impl DeferredSpan {
         let Some(pipeline) = pipeline::global() else {
             return DeferredSpan::OFF;
         };
+        if pipeline.children_follow && pipeline.is_active() {
+            // The common case, under a span of this thread: its decision, one visit to the
+            // thread's state for the parent and the new id.
+            if let Some((parent, ids)) = local::child_of_current(pipeline) {
+                return DeferredSpan(Deferral::Started(SpanBuilder::start_child(
+                    pipeline, parent, ids, name, kind, attributes,
+                )));
+            }
+        }
         match local::parent() {
-            Some(parent) if pipeline.children_follow && pipeline.is_active() => DeferredSpan(
-                Deferral::Started(SpanBuilder::start_child(pipeline, parent, name, kind, attributes)),
-            ),
+            Some(parent) if pipeline.children_follow && pipeline.is_active() => {
+                let ids = local::child_ids(pipeline, &parent.ids);
+                DeferredSpan(Deferral::Started(SpanBuilder::start_child(
+                    pipeline, parent, ids, name, kind, attributes,
+                )))
+            }
             Some(parent) => DeferredSpan(Deferral::Started(
                 SpanBuilder::new(Some(PipelineRef::Global(pipeline)), name.into_cow())
                     .kind(kind)
@@ -214,6 +226,15 @@ impl<F: Future> InSpan<F> {
             span.start_pending();
         }
         let poll = match &*span.state {
+            // A span that records nothing and shares the current frame's ids: nothing to
+            // push.
+            Deferral::Started(s)
+                if s.handle().is_some_and(|h| {
+                    matches!(h.record, RecordRef::Unrecorded(_)) && local::is_current(h.ids.span_id)
+                }) =>
+            {
+                this.inner.poll(task)
+            }
             Deferral::Started(s) if s.handle().is_some() => {
                 let handle = s.handle().expect("checked above");
                 let current = Current::enter(handle);

@@ -12,7 +12,7 @@ use crate::engine::handle::EndCount;
 use crate::engine::record::{EventRecord, LinkRecord, Record};
 use crate::engine::shared::Op;
 use crate::engine::start::{self, Begin};
-use crate::engine::{Handle, Inherited, Parent, RecordRef, SmallStr, SpanId, clock, local};
+use crate::engine::{Handle, Inherited, Parent, RecordRef, SmallStr, SpanId, SpanIds, clock, local};
 use crate::pipeline::{self, PipelineRef};
 use crate::propagation::RemoteParent;
 use crate::value::{IntoValue, Key, KeyValue};
@@ -214,7 +214,10 @@ impl Drop for Span {
 #[cold]
 fn end_owned(handle: Handle) {
     match handle.record {
-        RecordRef::Cell(cell) => cell.end(),
+        RecordRef::Cell(cell) => {
+            cell.end();
+            SpanCell::recycle(cell);
+        }
         RecordRef::Unrecorded(EndCount::Standalone(pipeline)) => pipeline.count_ended(),
         RecordRef::Unrecorded(EndCount::Global) => local::count(false, pipeline::global_generation()),
         RecordRef::Unrecorded(EndCount::Done) => {}
@@ -322,7 +325,7 @@ impl SpanGuard {
         };
         match (local::take(local), pipeline::global()) {
             (Some(record), Some(pipeline)) => Span::from_handle(Handle {
-                record: RecordRef::Cell(Arc::new(SpanCell::new(PipelineRef::Global(pipeline), record))),
+                record: RecordRef::Cell(SpanCell::shared(PipelineRef::Global(pipeline), record)),
                 ..handle
             }),
             // Not sampled: the frame is gone, the ids live on.
@@ -536,7 +539,8 @@ impl SpanBuilder {
             {
                 // A child under a parent-based sampler: the parent's decision, no sampler.
                 let name = SmallStr::from_cow(self.name);
-                return Self::start_child(global, parent, name, self.kind, all);
+                let ids = local::child_ids(global, &parent.ids);
+                return Self::start_child(global, parent, ids, name, self.kind, all);
             }
             (_, parent) => parent,
         };
@@ -570,7 +574,7 @@ impl SpanBuilder {
                 Span::from_handle(Handle {
                     ids,
                     inherited: begun.inherited,
-                    record: RecordRef::Cell(Arc::new(SpanCell::new(pipeline, record))),
+                    record: RecordRef::Cell(SpanCell::shared(pipeline, record)),
                 })
             }
         }
@@ -579,40 +583,53 @@ impl SpanBuilder {
     /// A span of the global pipeline under `parent` when its sampler is parent-based, without
     /// the general start: the decision is the parent's, and a sampled span's record is written
     /// straight into its cell.
+    /// `ids`: the child's, from [`local::child_ids`] (counted as started there).
     pub(crate) fn start_child(
         pipeline: &'static crate::pipeline::Pipeline,
         parent: Parent,
+        ids: SpanIds,
         name: SmallStr,
         kind: SpanKind,
         attributes: impl FnOnce() -> Vec<KeyValue>,
     ) -> Span {
         debug_assert!(pipeline.children_follow, "only under a parent-based sampler");
-        let ids = local::child_ids(pipeline, &parent.ids);
         let Parent {
             ids: parent_ids,
             inherited,
         } = parent;
         if !ids.sampled {
+            // Records nothing under a local parent that records nothing: it shares the
+            // parent's ids, as a sync span shares its frame, so a poll where the parent is
+            // current pushes nothing (`InSpan`). Only its trace id could be observed, and
+            // that is the parent's anyway.
+            let ids = if parent_ids.remote { ids } else { parent_ids };
             return Span::from_handle(Handle {
                 ids,
                 inherited,
                 record: RecordRef::Unrecorded(EndCount::Global),
             });
         }
-        let start = start::record_start(
-            ids,
-            &inherited,
-            Some(parent_ids),
-            name,
-            kind,
-            attributes(),
-            Vec::new(),
-        );
+        let attributes = attributes();
+        // Most spans start without attributes: then there is nothing to convert, and an
+        // empty vector has nothing to free.
+        let start = if attributes.is_empty() {
+            start::bare_start(ids, &inherited, Some(parent_ids), name, kind)
+        } else {
+            start::record_start(
+                ids,
+                &inherited,
+                Some(parent_ids),
+                name,
+                kind,
+                attributes,
+                Vec::new(),
+            )
+        };
         let record = Record::start(start, clock::now());
         Span::from_handle(Handle {
             ids,
             inherited,
-            record: RecordRef::Cell(Arc::new(SpanCell::new(PipelineRef::Global(pipeline), record))),
+            record: RecordRef::Cell(SpanCell::shared(PipelineRef::Global(pipeline), record)),
         })
     }
 

@@ -41,6 +41,49 @@ fn children_of_an_unsampled_span_carry_its_trace_downstream_with_the_sampled_fla
 }
 
 #[test]
+fn a_future_span_under_an_unsampled_span_shares_its_ids_and_is_still_counted() {
+    let _lock = support::exclusive();
+    let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let guard = support::builder(&exporter).sample_ratio(0.0).init().unwrap();
+    let root = span!("unsampled.root");
+    let (trace, span) = (root.trace_id().unwrap(), root.span_id().unwrap());
+    let child = get_tracing().span_builder("unsampled.child").start();
+    // Nothing records either span: the child goes out under the root's ids, as a sync child
+    // shares its parent's frame.
+    assert_eq!(child.span_id().as_deref(), Some(&*span));
+    let mut headers = HeaderMap::new();
+    futures_executor::block_on(maximus_trace::FutureExt::in_span(
+        async {
+            assert_eq!(maximus_trace::current_span_id().as_deref(), Some(&*span));
+            inject(&mut headers);
+        },
+        child,
+    ));
+    drop(root);
+    assert_eq!(traceparent(&headers), format!("00-{trace}-{span}-00"));
+    let stats = guard.stats();
+    drop(guard);
+    assert_eq!((stats.spans_started, stats.spans_ended), (2, 2), "{stats:?}");
+    assert!(exporter.get_finished_spans().unwrap().is_empty());
+}
+
+#[test]
+fn a_span_under_an_unsampled_remote_parent_has_ids_of_its_own() {
+    let _ = capture(|| {
+        let mut headers = HeaderMap::new();
+        let value = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+        headers.insert("traceparent", HeaderValue::from_static(value));
+        let remote = extract(&headers);
+        let server = get_tracing().span_builder("server").parent(&remote).start();
+        assert_eq!(
+            server.trace_id().as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        assert_ne!(server.span_id().as_deref(), Some("00f067aa0ba902b7"));
+    });
+}
+
+#[test]
 fn a_sampled_remote_parent_is_followed_even_when_local_roots_are_not_sampled() {
     let spans = capture_with(
         |b| b.sample_ratio(0.0),

@@ -463,6 +463,30 @@ pub(crate) fn child_ids(pipeline: &Pipeline, parent: &SpanIds) -> SpanIds {
     }
 }
 
+/// The current frame of this thread as a parent, and the ids of a new child under it (its
+/// start counted): [`parent`] and [`child_ids`] in one visit. `None` without a frame here
+/// (the caller then tries the bridge).
+pub(crate) fn child_of_current(pipeline: &Pipeline) -> Option<(Parent, SpanIds)> {
+    thread::with(|l| {
+        let mut inner = l.inner()?;
+        let inner = &mut *inner;
+        let top = inner.frames.last()?;
+        let parent = Parent {
+            ids: top.ids,
+            inherited: top.inherited.clone(),
+        };
+        FAST.with(|f| f.started(pipeline.generation));
+        let ids = SpanIds {
+            trace_id: parent.ids.trace_id,
+            span_id: inner.ids.span_id(),
+            sampled: parent.ids.sampled,
+            remote: false,
+        };
+        Some((parent, ids))
+    })
+    .flatten()
+}
+
 /// Counts a span started (or ended) for the global pipeline of `generation` on this thread.
 pub(crate) fn count(started: bool, generation: u64) {
     let counted = thread::with(|l| {

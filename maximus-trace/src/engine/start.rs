@@ -171,6 +171,24 @@ fn recorded(
     Begin::Recorded(Begun { inherited, start })
 }
 
+/// A recorded span's start without attributes (most spans): nothing to convert or limit.
+pub(crate) fn bare_start(
+    ids: SpanIds,
+    inherited: &Option<Arc<Inherited>>,
+    parent: Option<SpanIds>,
+    name: SmallStr,
+    kind: SpanKind,
+) -> Start {
+    Start {
+        ids,
+        parent,
+        name,
+        kind,
+        attributes: Vec::new(),
+        more: more(inherited, Vec::new(), 0),
+    }
+}
+
 /// A recorded span's start: attributes converted within the limits (the excess counted),
 /// the rare parts boxed. Every way of starting a recorded owned span ends here.
 pub(crate) fn record_start(
