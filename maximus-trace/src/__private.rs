@@ -179,7 +179,7 @@ pub fn defer<const N: usize>(
     attributes: impl FnOnce() -> [KeyValue; N],
 ) -> DeferredSpan {
     if !enabled() {
-        return DeferredSpan::OFF;
+        return DeferredSpan::off();
     }
     if let Some((ids, inherited)) = local::share_frame_ids() {
         return DeferredSpan(crate::context::Deferral::Shared(ids, inherited));

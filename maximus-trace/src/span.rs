@@ -532,6 +532,16 @@ impl SpanBuilder {
             all.extend(attributes().into_iter().map(Into::into));
             all
         };
+        if let (PipelineRef::Global(global), ParentChoice::Current) = (&pipeline, &self.parent) {
+            if global.children_follow && self.links.is_empty() {
+                // Under a span of this thread (the usual case): its decision, and the parent
+                // and the new ids in one visit to the thread's state.
+                if let Some((parent, ids)) = local::child_of_current(global) {
+                    let name = SmallStr::from_cow(self.name);
+                    return Self::start_child(global, parent, ids, name, self.kind, all);
+                }
+            }
+        }
         let (parent, root_inherited) = Self::resolve_parent(self.parent);
         let parent = match (&pipeline, parent) {
             (PipelineRef::Global(global), Some(parent))
@@ -583,7 +593,8 @@ impl SpanBuilder {
     /// A span of the global pipeline under `parent` when its sampler is parent-based, without
     /// the general start: the decision is the parent's, and a sampled span's record is written
     /// straight into its cell.
-    /// `ids`: the child's, from [`local::child_ids`] (counted as started there).
+    /// `ids`: the child's, from [`local::child_ids`] or [`local::child_of_current`] (counted
+    /// as started there).
     pub(crate) fn start_child(
         pipeline: &'static crate::pipeline::Pipeline,
         parent: Parent,
@@ -598,11 +609,6 @@ impl SpanBuilder {
             inherited,
         } = parent;
         if !ids.sampled {
-            // Records nothing under a local parent that records nothing: it shares the
-            // parent's ids, as a sync span shares its frame, so a poll where the parent is
-            // current pushes nothing (`InSpan`). Only its trace id could be observed, and
-            // that is the parent's anyway.
-            let ids = if parent_ids.remote { ids } else { parent_ids };
             return Span::from_handle(Handle {
                 ids,
                 inherited,

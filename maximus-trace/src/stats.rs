@@ -19,8 +19,10 @@ pub struct Stats {
     /// Ended spans dropped because the export queue was full (the collector is slower than
     /// the application; memory stays bounded instead).
     pub spans_dropped_queue_full: u64,
-    /// Spans that ended after their pipeline shut down (started before, ended after): not
-    /// exported, and not a sign of load, so counted apart from the queue's drops.
+    /// Spans that reached the export queue after it shut down: spans that ended after the
+    /// shutdown, and ended spans that a thread still inside a span was holding when it began
+    /// (they are handed over at that thread's next span end). Not a sign of load, so counted
+    /// apart from the queue's drops.
     pub spans_dropped_after_shutdown: u64,
     /// Spans sent with attributes or events removed to fit the wire's size limit (Jaeger UDP).
     pub spans_trimmed: u64,

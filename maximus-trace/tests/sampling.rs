@@ -238,3 +238,53 @@ fn a_custom_sampler_is_asked_for_every_span_with_its_name_kind_parent_and_attrib
         root.span_context.trace_id()
     );
 }
+
+/// Records every span without sampling it.
+#[derive(Debug, Clone)]
+struct RecordOnly;
+
+impl ShouldSample for RecordOnly {
+    fn should_sample(
+        &self,
+        _parent: Option<&Context>,
+        _trace_id: TraceId,
+        _name: &str,
+        _kind: &SpanKind,
+        _attributes: &[KeyValue],
+        _links: &[Link],
+    ) -> SamplingResult {
+        SamplingResult {
+            decision: SamplingDecision::RecordOnly,
+            attributes: Vec::new(),
+            trace_state: Default::default(),
+        }
+    }
+}
+
+#[test]
+fn a_span_under_a_recorded_but_unsampled_parent_keeps_ids_of_its_own() {
+    // Only a parent that records nothing lends its ids: a second frame with the id of a
+    // parent that records could be popped in that parent's place.
+    let _lock = support::exclusive();
+    let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let guard = support::builder(&exporter).init().unwrap();
+    let standalone = maximus_trace::TracingManager::builder()
+        .environment(|_| None)
+        .sampler(RecordOnly)
+        .span_exporter(opentelemetry_sdk::trace::InMemorySpanExporter::default())
+        .build()
+        .unwrap();
+    let parent = standalone.span_builder("record.only").start().enter();
+    assert!(parent.span().is_recording());
+    let child = get_tracing().span_builder("child").start();
+    assert_ne!(child.span_id(), parent.span().span_id());
+    let child = child.enter();
+    // Out of order: the parent's guard must take its own frame, leaving the child's current.
+    drop(parent);
+    assert_eq!(maximus_trace::current_span_id(), child.span().span_id());
+    maximus_trace::set_attribute("still", "here");
+    drop(child);
+    assert_eq!(maximus_trace::current_span_id(), None);
+    drop(standalone);
+    drop(guard);
+}

@@ -332,9 +332,18 @@ fn record_current(
     } else {
         super::thread::TOP_OTHER
     };
-    let mut frame = Frame::new(ids, inherited, Target::Local(index));
-    frame.top = top;
-    inner.frames.spare_capacity_mut()[0].write(frame);
+    let frame = inner.frames.spare_capacity_mut()[0].as_mut_ptr();
+    // Field by field, as the record above: a frame built whole and copied costs a copy.
+    // SAFETY: `frame` is the (uninitialised) slot past the end; every field is written.
+    unsafe {
+        use std::ptr::addr_of_mut;
+        addr_of_mut!((*frame).ids).write(ids);
+        addr_of_mut!((*frame).inherited).write(inherited);
+        addr_of_mut!((*frame).target).write(Target::Local(index));
+        addr_of_mut!((*frame).otel).write(None);
+        addr_of_mut!((*frame).shares).write(false);
+        addr_of_mut!((*frame).top).write(top);
+    }
     let depth = inner.frames.len();
     // SAFETY: as above.
     unsafe { inner.frames.set_len(depth + 1) };
@@ -464,8 +473,15 @@ pub(crate) fn child_ids(pipeline: &Pipeline, parent: &SpanIds) -> SpanIds {
 }
 
 /// The current frame of this thread as a parent, and the ids of a new child under it (its
-/// start counted): [`parent`] and [`child_ids`] in one visit. `None` without a frame here
-/// (the caller then tries the bridge).
+/// start counted): [`parent`] and [`child_ids`] in one visit, for a parent-based sampler.
+/// `None` without a frame here (the caller then tries the bridge).
+///
+/// Under a local span that records nothing, the child (which records nothing either) takes
+/// the parent's ids, as a sync span shares its parent's frame: a future polled where that
+/// parent is current then pushes no frame of its own (`InSpan`). Its span id, in
+/// `Span::span_id()`, logs and the `traceparent` it propagates, is the parent's. A parent
+/// that records without being sampled (a custom sampler's "record only") is not shared: its
+/// frame points at its record, and a second frame with its id could be popped in its place.
 pub(crate) fn child_of_current(pipeline: &Pipeline) -> Option<(Parent, SpanIds)> {
     thread::with(|l| {
         let mut inner = l.inner()?;
@@ -475,12 +491,17 @@ pub(crate) fn child_of_current(pipeline: &Pipeline) -> Option<(Parent, SpanIds)>
             ids: top.ids,
             inherited: top.inherited.clone(),
         };
+        let shares = matches!(top.target, Target::Unrecorded) && !top.ids.sampled && !top.ids.remote;
         FAST.with(|f| f.started(pipeline.generation));
-        let ids = SpanIds {
-            trace_id: parent.ids.trace_id,
-            span_id: inner.ids.span_id(),
-            sampled: parent.ids.sampled,
-            remote: false,
+        let ids = if shares {
+            parent.ids
+        } else {
+            SpanIds {
+                trace_id: parent.ids.trace_id,
+                span_id: inner.ids.span_id(),
+                sampled: parent.ids.sampled,
+                remote: false,
+            }
         };
         Some((parent, ids))
     })
