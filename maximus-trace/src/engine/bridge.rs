@@ -26,7 +26,7 @@ pub(crate) fn set(on: bool) {
 }
 
 #[inline]
-fn on() -> bool {
+pub(crate) fn on() -> bool {
     ON.load(Ordering::Relaxed)
 }
 

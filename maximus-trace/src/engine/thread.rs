@@ -6,8 +6,8 @@ use std::cell::{Cell, RefCell, RefMut};
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
-use super::frame::{Frame, Target};
-use super::ids::{IdGenerator, SpanId};
+use super::frame::{Frame, Inherited, Target};
+use super::ids::{IdGenerator, SpanId, SpanIds};
 use super::record::{Record, State};
 use super::registry;
 use super::shared::ThreadShared;
@@ -169,6 +169,34 @@ impl Inner {
         frame.top = frame.kind();
         let top = frame.top;
         self.frames.push(frame);
+        FAST.with(|f| f.top.set(top));
+    }
+
+    /// Pushes a frame (without an OpenTelemetry context, not shared) written field by field
+    /// into the stack's spare slot: a frame built whole and then copied is read back with
+    /// wide loads right after its narrow stores, which stalls the CPU (store forwarding).
+    #[inline(always)]
+    pub(crate) fn push_in_place(&mut self, ids: SpanIds, inherited: Option<Arc<Inherited>>, target: Target) {
+        let top = if matches!(target, Target::Local(_)) && inherited.is_none() {
+            TOP_RECORDED
+        } else {
+            TOP_OTHER
+        };
+        self.frames.reserve(1);
+        let frame = self.frames.spare_capacity_mut()[0].as_mut_ptr();
+        // SAFETY: `frame` is the (uninitialised) slot past the end; every field is written.
+        unsafe {
+            use std::ptr::addr_of_mut;
+            addr_of_mut!((*frame).ids).write(ids);
+            addr_of_mut!((*frame).inherited).write(inherited);
+            addr_of_mut!((*frame).target).write(target);
+            addr_of_mut!((*frame).otel).write(None);
+            addr_of_mut!((*frame).shares).write(false);
+            addr_of_mut!((*frame).top).write(top);
+        }
+        let depth = self.frames.len();
+        // SAFETY: the slot past the end was just written.
+        unsafe { self.frames.set_len(depth + 1) };
         FAST.with(|f| f.top.set(top));
     }
 
