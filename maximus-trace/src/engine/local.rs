@@ -136,7 +136,15 @@ pub(crate) fn is_current(span_id: SpanId) -> bool {
 /// Makes the ids of a span that shares its parent's frame current (a future polled away
 /// from that frame), until [`pop`].
 pub(crate) fn push_shared(ids: SpanIds, inherited: Option<Arc<Inherited>>) {
-    thread::with(|l| push(l, Frame::new(ids, inherited, Target::Unrecorded).sharing(true)));
+    if bridge::on() {
+        thread::with(|l| push(l, Frame::new(ids, inherited, Target::Unrecorded).sharing(true)));
+        return;
+    }
+    thread::with(|l| {
+        if let Some(mut inner) = l.inner() {
+            inner.push_in_place(ids, inherited, Target::Unrecorded, true);
+        }
+    });
 }
 
 /// Starts a span of the global pipeline under the current one and makes it current: what
@@ -215,7 +223,7 @@ fn enter_current_other(
     let inherited = inner.frames.last().and_then(|f| f.inherited.clone());
     if !matches!(pipeline.sampler.fast(parent.as_ref(), ids.trace_id), Ok(true)) {
         let shares = pipeline.sampler.children_follow_parent();
-        inner.push(Frame::new(ids, inherited, Target::Unrecorded).sharing(shares));
+        inner.push_in_place(ids, inherited, Target::Unrecorded, shares);
         return ids.span_id;
     }
     let ids = SpanIds { sampled: true, ..ids };
@@ -256,7 +264,7 @@ fn enter_with_attributes<const N: usize>(
             let inherited = inner.frames.last().and_then(|f| f.inherited.clone());
             if !matches!(pipeline.sampler.fast(parent.as_ref(), ids.trace_id), Ok(true)) {
                 let shares = pipeline.sampler.children_follow_parent();
-                inner.push(Frame::new(ids, inherited, Target::Unrecorded).sharing(shares));
+                inner.push_in_place(ids, inherited, Target::Unrecorded, shares);
                 return Some(ids.span_id);
             }
             (parent, SpanIds { sampled: true, ..ids }, inherited)
@@ -661,7 +669,7 @@ pub(crate) fn push_handle(handle: &Handle) {
     }
     thread::with(|l| {
         if let Some(mut inner) = l.inner() {
-            inner.push_in_place(handle.ids, handle.inherited.clone(), target);
+            inner.push_in_place(handle.ids, handle.inherited.clone(), target, false);
         }
     });
 }

@@ -172,12 +172,21 @@ impl Inner {
         FAST.with(|f| f.top.set(top));
     }
 
-    /// Pushes a frame (without an OpenTelemetry context, not shared) written field by field
-    /// into the stack's spare slot: a frame built whole and then copied is read back with
-    /// wide loads right after its narrow stores, which stalls the CPU (store forwarding).
+    /// Pushes a frame (without an OpenTelemetry context; `shares`: spans started under it
+    /// share it) written field by field into the stack's spare slot: a frame built whole and
+    /// then copied is read back with wide loads right after its narrow stores, which stalls
+    /// the CPU (store forwarding).
     #[inline(always)]
-    pub(crate) fn push_in_place(&mut self, ids: SpanIds, inherited: Option<Arc<Inherited>>, target: Target) {
-        let top = if matches!(target, Target::Local(_)) && inherited.is_none() {
+    pub(crate) fn push_in_place(
+        &mut self,
+        ids: SpanIds,
+        inherited: Option<Arc<Inherited>>,
+        target: Target,
+        shares: bool,
+    ) {
+        let top = if shares {
+            TOP_SHARES
+        } else if matches!(target, Target::Local(_)) && inherited.is_none() {
             TOP_RECORDED
         } else {
             TOP_OTHER
@@ -191,7 +200,7 @@ impl Inner {
             addr_of_mut!((*frame).inherited).write(inherited);
             addr_of_mut!((*frame).target).write(target);
             addr_of_mut!((*frame).otel).write(None);
-            addr_of_mut!((*frame).shares).write(false);
+            addr_of_mut!((*frame).shares).write(shares);
             addr_of_mut!((*frame).top).write(top);
         }
         let depth = self.frames.len();
