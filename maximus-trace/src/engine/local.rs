@@ -136,15 +136,7 @@ pub(crate) fn is_current(span_id: SpanId) -> bool {
 /// Makes the ids of a span that shares its parent's frame current (a future polled away
 /// from that frame), until [`pop`].
 pub(crate) fn push_shared(ids: SpanIds, inherited: Option<Arc<Inherited>>) {
-    if bridge::on() {
-        thread::with(|l| push(l, Frame::new(ids, inherited, Target::Unrecorded).sharing(true)));
-        return;
-    }
-    thread::with(|l| {
-        if let Some(mut inner) = l.inner() {
-            inner.push_in_place(ids, inherited, Target::Unrecorded, true);
-        }
-    });
+    thread::with(|l| push(l, Frame::new(ids, inherited, Target::Unrecorded).sharing(true)));
 }
 
 /// Starts a span of the global pipeline under the current one and makes it current: what
