@@ -67,6 +67,20 @@ pub(crate) struct Frame {
     pub top: u8,
 }
 
+/// The fields that the in-place writers (`Inner::push_in_place`, `local::record_current`)
+/// write one by one: adding a field to [`Frame`] stops this compiling until they write it too.
+#[allow(dead_code)]
+fn written_in_place(frame: Frame) {
+    let Frame {
+        ids: _,
+        inherited: _,
+        target: _,
+        otel: _,
+        shares: _,
+        top: _,
+    } = frame;
+}
+
 impl Frame {
     pub(crate) fn new(ids: SpanIds, inherited: Option<Arc<Inherited>>, target: Target) -> Self {
         Frame {

@@ -159,6 +159,26 @@ pub(crate) struct Record {
     pub sampled: bool,
 }
 
+/// The fields that `local::record_current` writes one by one into the buffer's spare slot:
+/// adding a field to [`Record`] stops this compiling until it writes that field too.
+#[allow(dead_code)]
+fn written_in_place(record: Record) {
+    let Record {
+        trace_id: _,
+        span_id: _,
+        parent_id: _,
+        start: _,
+        end: _,
+        name: _,
+        attributes: _,
+        more: _,
+        kind: _,
+        state: _,
+        parent_remote: _,
+        sampled: _,
+    } = record;
+}
+
 /// Everything needed to start a record, gathered before the clock is read.
 pub(crate) struct Start {
     pub ids: SpanIds,
