@@ -142,11 +142,7 @@ async fn attempt_once(
         Ok(mut request) => {
             // Straight into the request's own map: a map of our own would be allocated,
             // hashed into and then merged over, per attempt.
-            let headers = request.headers_mut();
-            if let Some((name, value)) = &inner.auth {
-                headers.insert(name.clone(), value.clone());
-            }
-            maximus_trace::inject(headers);
+            add_headers(inner, request.headers_mut());
             inner.http.execute(request).await
         }
         Err(e) => Err(e),
@@ -193,6 +189,14 @@ async fn attempt_once(
         return Attempt::Fail(fail(Kind::Api { status, body }));
     }
     Attempt::Done(bytes)
+}
+
+/// What every request carries: the credentials, if any, and the current trace context.
+pub(crate) fn add_headers(inner: &Inner, headers: &mut HeaderMap) {
+    if let Some((name, value)) = &inner.auth {
+        headers.insert(name.clone(), value.clone());
+    }
+    maximus_trace::inject(headers);
 }
 
 fn is_retryable(status: StatusCode) -> bool {

@@ -50,14 +50,11 @@ pub(crate) async fn open(inner: &Inner, path: &str, query: &[(&str, String)]) ->
     let fail = |kind| Error::new(kind, Method::GET.as_str(), &shown);
     let connect = async {
         let mut headers = HeaderMap::new();
-        if let Some((name, value)) = &inner.auth {
-            headers.insert(name.clone(), value.clone());
-        }
         headers.insert(
             http::header::ACCEPT,
             http::HeaderValue::from_static("text/event-stream"),
         );
-        maximus_trace::inject(&mut headers);
+        crate::request::add_headers(inner, &mut headers);
         let request = inner
             .http
             .get(url.clone())

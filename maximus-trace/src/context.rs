@@ -165,22 +165,22 @@ impl DeferredSpan {
         let Some(pipeline) = pipeline::global() else {
             return DeferredSpan::off();
         };
-        if pipeline.children_follow && pipeline.is_active() {
+        let parent = if pipeline.children_follow && pipeline.is_active() {
             // The common case, under a span of this thread: its decision, one visit to the
-            // thread's state for the parent and the new id.
-            if let Some((parent, ids)) = local::child_of_current(pipeline) {
-                return DeferredSpan(Deferral::Started(SpanBuilder::start_child(
-                    pipeline, parent, ids, name, kind, attributes,
-                )));
+            // thread's state for the parent and the new id. (No bridge on this path, so
+            // without a frame here nothing is current.)
+            match local::child_of_current(pipeline) {
+                Some((parent, ids)) => {
+                    return DeferredSpan(Deferral::Started(SpanBuilder::start_child(
+                        pipeline, parent, ids, name, kind, attributes,
+                    )));
+                }
+                None => None,
             }
-        }
-        match local::parent() {
-            Some(parent) if pipeline.children_follow && pipeline.is_active() => {
-                let ids = local::child_ids(pipeline, &parent.ids);
-                DeferredSpan(Deferral::Started(SpanBuilder::start_child(
-                    pipeline, parent, ids, name, kind, attributes,
-                )))
-            }
+        } else {
+            local::parent()
+        };
+        match parent {
             Some(parent) => DeferredSpan(Deferral::Started(
                 SpanBuilder::new(Some(PipelineRef::Global(pipeline)), name.into_cow())
                     .kind(kind)
@@ -230,16 +230,12 @@ impl<F: Future> InSpan<F> {
             span.start_pending();
         }
         let poll = match &*span.state {
-            // A span that records nothing and shares the current frame's ids: nothing to
-            // push.
+            // Pushed unless the span records nothing and shares the current frame's ids.
             Deferral::Started(s)
                 if s.handle().is_some_and(|h| {
-                    matches!(h.record, RecordRef::Unrecorded(_)) && local::is_current(h.ids.span_id)
+                    !matches!(h.record, RecordRef::Unrecorded(_)) || !local::is_current(h.ids.span_id)
                 }) =>
             {
-                this.inner.poll(task)
-            }
-            Deferral::Started(s) if s.handle().is_some() => {
                 let handle = s.handle().expect("checked above");
                 let current = Current::enter(handle);
                 let poll = this.inner.poll(task);
@@ -251,7 +247,7 @@ impl<F: Future> InSpan<F> {
                 let _pop = PopOnDrop(ids.span_id);
                 this.inner.poll(task)
             }
-            // The shared span is current already.
+            // No span, or one whose ids are current already.
             _ => this.inner.poll(task),
         };
         if let Poll::Ready(output) = &poll {

@@ -325,7 +325,7 @@ impl SpanGuard {
         };
         match (local::take(local), pipeline::global()) {
             (Some(record), Some(pipeline)) => Span::from_handle(Handle {
-                record: RecordRef::Cell(SpanCell::shared(PipelineRef::Global(pipeline), record)),
+                record: RecordRef::Cell(SpanCell::open(PipelineRef::Global(pipeline), record)),
                 ..handle
             }),
             // Not sampled: the frame is gone, the ids live on.
@@ -584,7 +584,7 @@ impl SpanBuilder {
                 Span::from_handle(Handle {
                     ids,
                     inherited: begun.inherited,
-                    record: RecordRef::Cell(SpanCell::shared(pipeline, record)),
+                    record: RecordRef::Cell(SpanCell::open(pipeline, record)),
                 })
             }
         }
@@ -635,7 +635,7 @@ impl SpanBuilder {
         Span::from_handle(Handle {
             ids,
             inherited,
-            record: RecordRef::Cell(SpanCell::shared(PipelineRef::Global(pipeline), record)),
+            record: RecordRef::Cell(SpanCell::open(PipelineRef::Global(pipeline), record)),
         })
     }
 

@@ -12,6 +12,34 @@ use opentelemetry::trace::Status as OtelStatus;
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use support::{attr, capture, find};
 
+/// A thread that has ended five spans (well under the per-thread hand-off size) and then
+/// waits, alive and idle, until released.
+struct IdleWorker {
+    release: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl IdleWorker {
+    fn after_five_spans() -> Self {
+        let (ended_tx, ended_rx) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            for i in 0..5 {
+                let _s = span!("idle.worker", i = i);
+            }
+            ended_tx.send(()).unwrap();
+            released.recv().unwrap();
+        });
+        ended_rx.recv().unwrap();
+        IdleWorker { release, thread }
+    }
+
+    fn release(self) {
+        self.release.send(()).unwrap();
+        self.thread.join().unwrap();
+    }
+}
+
 #[test]
 fn operations_from_another_thread_reach_a_span_this_thread_holds() {
     let spans = capture(|| {
@@ -87,21 +115,10 @@ fn force_flush_collects_spans_buffered_by_an_idle_thread() {
     let _lock = support::exclusive();
     let exporter = InMemorySpanExporter::default();
     let guard = support::builder(&exporter).init().unwrap();
-    let (ended_tx, ended_rx) = mpsc::channel();
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    // A few spans (well under the per-thread hand-off size), then the thread waits, alive.
-    let worker = std::thread::spawn(move || {
-        for i in 0..5 {
-            let _s = span!("idle.worker", i = i);
-        }
-        ended_tx.send(()).unwrap();
-        done_rx.recv().unwrap();
-    });
-    ended_rx.recv().unwrap();
+    let worker = IdleWorker::after_five_spans();
     guard.force_flush().unwrap();
     let exported = exporter.get_finished_spans().unwrap().len();
-    done_tx.send(()).unwrap();
-    worker.join().unwrap();
+    worker.release();
     drop(guard);
     assert_eq!(exported, 5, "spans of a live, idle thread must be flushed");
 }
@@ -163,21 +180,10 @@ fn dropping_the_guard_exports_spans_buffered_by_an_idle_thread() {
         .span_exporter(support::KeepOnShutdown(exporter.clone()))
         .init()
         .unwrap();
-    let (ended_tx, ended_rx) = mpsc::channel();
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    // A pool thread: a few spans (under the hand-off size), then it waits, alive, past the
-    // shutdown.
-    let worker = std::thread::spawn(move || {
-        for i in 0..5 {
-            let _s = span!("pool.worker", i = i);
-        }
-        ended_tx.send(()).unwrap();
-        done_rx.recv().unwrap();
-    });
-    ended_rx.recv().unwrap();
+    // A pool thread that stays alive, idle, past the shutdown.
+    let worker = IdleWorker::after_five_spans();
     drop(guard);
-    done_tx.send(()).unwrap();
-    worker.join().unwrap();
+    worker.release();
     assert_eq!(exporter.get_finished_spans().unwrap().len(), 5);
 }
 

@@ -14,6 +14,13 @@ use opentelemetry::{Context, KeyValue, Value as V};
 use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
 use support::{attr, capture, capture_with, find};
 
+/// The remote parent an incoming request with this `traceparent` gives.
+fn extract_traceparent(value: &'static str) -> maximus_trace::RemoteParent {
+    let mut headers = HeaderMap::new();
+    headers.insert("traceparent", HeaderValue::from_static(value));
+    extract(&headers)
+}
+
 fn traceparent(headers: &HeaderMap) -> String {
     headers["traceparent"].to_str().unwrap().to_owned()
 }
@@ -70,10 +77,7 @@ fn a_future_span_under_an_unsampled_span_shares_its_ids_and_is_still_counted() {
 #[test]
 fn a_span_under_an_unsampled_remote_parent_has_ids_of_its_own() {
     let _ = capture(|| {
-        let mut headers = HeaderMap::new();
-        let value = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
-        headers.insert("traceparent", HeaderValue::from_static(value));
-        let remote = extract(&headers);
+        let remote = extract_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
         let server = get_tracing().span_builder("server").parent(&remote).start();
         assert_eq!(
             server.trace_id().as_deref(),
@@ -88,10 +92,7 @@ fn a_sampled_remote_parent_is_followed_even_when_local_roots_are_not_sampled() {
     let spans = capture_with(
         |b| b.sample_ratio(0.0),
         || {
-            let mut headers = HeaderMap::new();
-            let value = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-            headers.insert("traceparent", HeaderValue::from_static(value));
-            let remote = extract(&headers);
+            let remote = extract_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
             let _server = get_tracing().span_builder("server").parent(&remote).entered();
             let _inner = span!("inner");
             let _local_root = get_tracing().span_builder("local.root").root().entered();
@@ -110,10 +111,7 @@ fn a_sampled_remote_parent_is_followed_even_when_local_roots_are_not_sampled() {
 #[test]
 fn an_unsampled_remote_parent_is_followed_even_when_local_roots_are_sampled() {
     let spans = capture(|| {
-        let mut headers = HeaderMap::new();
-        let value = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
-        headers.insert("traceparent", HeaderValue::from_static(value));
-        let remote = extract(&headers);
+        let remote = extract_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
         let _server = get_tracing().span_builder("server").parent(&remote).entered();
         let _inner = span!("inner");
         let mut out = HeaderMap::new();

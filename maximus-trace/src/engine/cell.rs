@@ -30,7 +30,7 @@ thread_local! {
 impl SpanCell {
     /// The cell of a span starting now: a spare one of this thread's when the span is the
     /// global pipeline's, else a new allocation.
-    pub(crate) fn shared(pipeline: PipelineRef, record: Record) -> Arc<SpanCell> {
+    pub(crate) fn open(pipeline: PipelineRef, record: Record) -> Arc<SpanCell> {
         if let PipelineRef::Global(global) = pipeline {
             let spare = SPARE
                 .try_with(|pool| pool.try_borrow_mut().ok()?.pop())

@@ -210,15 +210,14 @@ fn enter_current_other(
     name: &'static str,
     kind: crate::SpanKind,
 ) -> SpanId {
-    let parent = inner.frames.last().map(|f| f.ids);
-    let ids = new_ids(&mut inner.ids, parent.as_ref());
-    let inherited = inner.frames.last().and_then(|f| f.inherited.clone());
-    if !matches!(pipeline.sampler.fast(parent.as_ref(), ids.trace_id), Ok(true)) {
-        let shares = pipeline.sampler.children_follow_parent();
-        inner.push_in_place(ids, inherited, Target::Unrecorded, shares);
-        return ids.span_id;
-    }
-    let ids = SpanIds { sampled: true, ..ids };
+    let Sampled {
+        parent,
+        ids,
+        inherited,
+    } = match decide_under_top(inner, pipeline) {
+        Ok(sampled) => sampled,
+        Err(unrecorded) => return unrecorded,
+    };
     let more = more(&inherited, Vec::new(), 0);
     record_current(
         shared,
@@ -236,6 +235,33 @@ fn enter_current_other(
     ids.span_id
 }
 
+/// A span the built-in sampler decided to record, under the top frame (if any).
+struct Sampled {
+    parent: Option<SpanIds>,
+    ids: SpanIds,
+    inherited: Option<Arc<Inherited>>,
+}
+
+/// New ids under the top frame (if any) and the built-in sampler's decision; not sampled,
+/// the span id of the frame pushed for it (shared by its children when they follow their
+/// parent).
+#[inline(always)]
+fn decide_under_top(inner: &mut Inner, pipeline: &Pipeline) -> Result<Sampled, SpanId> {
+    let parent = inner.frames.last().map(|f| f.ids);
+    let ids = new_ids(&mut inner.ids, parent.as_ref());
+    let inherited = inner.frames.last().and_then(|f| f.inherited.clone());
+    if !matches!(pipeline.sampler.fast(parent.as_ref(), ids.trace_id), Ok(true)) {
+        let shares = pipeline.sampler.children_follow_parent();
+        inner.push_in_place(ids, inherited, Target::Unrecorded, shares);
+        return Err(ids.span_id);
+    }
+    Ok(Sampled {
+        parent,
+        ids: SpanIds { sampled: true, ..ids },
+        inherited,
+    })
+}
+
 /// [`enter_current`] with attributes: decided under a borrow, attributes (user code)
 /// evaluated with the engine's state released, then recorded.
 #[inline(never)]
@@ -247,19 +273,18 @@ fn enter_with_attributes<const N: usize>(
 ) -> Option<SpanId> {
     thread::with(|local| {
         let shared = local.shared();
-        let (parent, ids, inherited) = {
+        let Sampled {
+            parent,
+            ids,
+            inherited,
+        } = {
             let mut inner = local.inner()?;
             let inner = &mut *inner;
             FAST.with(|f| f.started(pipeline.generation));
-            let parent = inner.frames.last().map(|f| f.ids);
-            let ids = new_ids(&mut inner.ids, parent.as_ref());
-            let inherited = inner.frames.last().and_then(|f| f.inherited.clone());
-            if !matches!(pipeline.sampler.fast(parent.as_ref(), ids.trace_id), Ok(true)) {
-                let shares = pipeline.sampler.children_follow_parent();
-                inner.push_in_place(ids, inherited, Target::Unrecorded, shares);
-                return Some(ids.span_id);
+            match decide_under_top(inner, pipeline) {
+                Ok(sampled) => sampled,
+                Err(unrecorded) => return Some(unrecorded),
             }
-            (parent, SpanIds { sampled: true, ..ids }, inherited)
         };
         let limits = super::limits::current();
         let (attributes, dropped) =
