@@ -16,6 +16,77 @@ use crate::faults::Fault;
 use crate::requests::RecordedRequest;
 use crate::server;
 use crate::state::AppState;
+use crate::tracing::ServerTracing;
+
+/// How a [`MockMaximus`] starts: `MockMaximus::builder().tracing(..).start().await`.
+#[derive(Debug, Default)]
+pub struct MockBuilder {
+    tracing: ServerTracing,
+}
+
+impl MockBuilder {
+    /// Where the server spans go (the global pipeline unless told otherwise).
+    pub fn tracing(mut self, tracing: ServerTracing) -> Self {
+        self.tracing = tracing;
+        self
+    }
+
+    /// Starts the mock on `127.0.0.1` and a free port, as a task on the current tokio
+    /// runtime.
+    pub async fn start(self) -> io::Result<MockMaximus> {
+        self.start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts the mock on `addr`, as a task on the current tokio runtime.
+    pub async fn start_on(self, addr: impl tokio::net::ToSocketAddrs) -> io::Result<MockMaximus> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(AppState::new(self.tracing));
+        let (stop, stopped) = watch::channel(());
+        let task = tokio::spawn(server::run(listener, state.clone(), stopped));
+        log::info!("maximus-mock listening on http://{addr}");
+        Ok(MockMaximus {
+            addr,
+            state,
+            stop: Some(stop),
+            runner: Runner::Task(Some(task)),
+        })
+    }
+
+    /// Starts the mock on `127.0.0.1` and a free port, on a thread of its own.
+    pub fn start_blocking(self) -> io::Result<MockMaximus> {
+        self.start_blocking_on(SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Starts the mock on `addr`, on a thread of its own with its own current-thread
+    /// runtime.
+    pub fn start_blocking_on(self, addr: impl std::net::ToSocketAddrs) -> io::Result<MockMaximus> {
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let listener = {
+            let _entered = runtime.enter();
+            TcpListener::from_std(listener)?
+        };
+        let state = Arc::new(AppState::new(self.tracing));
+        let (stop, stopped) = watch::channel(());
+        let served = state.clone();
+        let thread = thread::Builder::new()
+            .name(format!("maximus-mock-{}", addr.port()))
+            // Dropping the runtime at the end ends every connection task too.
+            .spawn(move || runtime.block_on(server::run(listener, served, stopped)))?;
+        log::info!("maximus-mock listening on http://{addr}");
+        Ok(MockMaximus {
+            addr,
+            state,
+            stop: Some(stop),
+            runner: Runner::Thread(Some(thread)),
+        })
+    }
+}
 
 /// A running mock MAXIMUS backend.
 ///
@@ -38,61 +109,32 @@ enum Runner {
 }
 
 impl MockMaximus {
+    /// Configures a mock: where its server spans go ([`ServerTracing`]).
+    pub fn builder() -> MockBuilder {
+        MockBuilder::default()
+    }
+
     /// Starts a mock on `127.0.0.1` and a free port, as a task on the current
-    /// tokio runtime.
+    /// tokio runtime; its server spans go to the global pipeline.
     pub async fn start() -> io::Result<Self> {
-        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+        Self::builder().start().await
     }
 
     /// Starts a mock on `addr` (e.g. `"0.0.0.0:8100"`), as a task on the
     /// current tokio runtime.
     pub async fn start_on(addr: impl tokio::net::ToSocketAddrs) -> io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let state = Arc::new(AppState::new());
-        let (stop, stopped) = watch::channel(());
-        let task = tokio::spawn(server::run(listener, state.clone(), stopped));
-        log::info!("maximus-mock listening on http://{addr}");
-        Ok(Self {
-            addr,
-            state,
-            stop: Some(stop),
-            runner: Runner::Task(Some(task)),
-        })
+        Self::builder().start_on(addr).await
     }
 
     /// Starts a mock on `127.0.0.1` and a free port, on a thread of its own:
     /// for synchronous code, which has no runtime to lend it.
     pub fn start_blocking() -> io::Result<Self> {
-        Self::start_blocking_on(SocketAddr::from(([127, 0, 0, 1], 0)))
+        Self::builder().start_blocking()
     }
 
     /// Starts a mock on `addr`, on a thread of its own.
     pub fn start_blocking_on(addr: impl std::net::ToSocketAddrs) -> io::Result<Self> {
-        let listener = std::net::TcpListener::bind(addr)?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let listener = {
-            let _entered = runtime.enter();
-            TcpListener::from_std(listener)?
-        };
-        let state = Arc::new(AppState::new());
-        let (stop, stopped) = watch::channel(());
-        let served = state.clone();
-        let thread = thread::Builder::new()
-            .name(format!("maximus-mock-{}", addr.port()))
-            // Dropping the runtime at the end ends every connection task too.
-            .spawn(move || runtime.block_on(server::run(listener, served, stopped)))?;
-        log::info!("maximus-mock listening on http://{addr}");
-        Ok(Self {
-            addr,
-            state,
-            stop: Some(stop),
-            runner: Runner::Thread(Some(thread)),
-        })
+        Self::builder().start_blocking_on(addr)
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).

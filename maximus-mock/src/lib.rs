@@ -5,7 +5,9 @@
 //! pending list, a triggered ESGT event shows up in the event list), records
 //! every request it receives, and misbehaves on demand: see [`Fault`]. Each
 //! request to a backend route is traced with `maximus-trace` as a server span
-//! whose parent is the request's `traceparent`.
+//! whose parent is the request's `traceparent`: in the global pipeline by
+//! default, or in a pipeline of its own so that it reports as a separate
+//! service (`maximus-core`), as the real backend does: see [`ServerTracing`].
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -43,6 +45,7 @@ mod tracing;
 mod world;
 
 pub use faults::Fault;
-pub use handle::MockMaximus;
+pub use handle::{MockBuilder, MockMaximus};
 pub use http::{Method, StatusCode};
 pub use requests::RecordedRequest;
+pub use tracing::{DEFAULT_SERVICE_NAME, ServerTracing, service_name};

@@ -1,17 +1,24 @@
-//! `maximus-mock [--host HOST] [--port PORT] [--stream-events N]`: a mock
-//! MAXIMUS backend on the command line. Faults are injected at run time with
-//! `POST /__mock/faults`.
+//! `maximus-mock [--host HOST] [--port PORT] [--stream-events N] [--service-name NAME]`:
+//! a mock MAXIMUS backend on the command line. Faults are injected at run time with
+//! `POST /__mock/faults`. Its server spans are exported as a service of their own
+//! (`maximus-core`), configured by the same variables as any maximus-trace program.
 
 use std::process::ExitCode;
 
-use maximus_mock::MockMaximus;
+use maximus_mock::{MockMaximus, ServerTracing};
+use maximus_trace::TracingManager;
 
 const USAGE: &str = "\
-usage: maximus-mock [--host HOST] [--port PORT] [--stream-events N]
+usage: maximus-mock [--host HOST] [--port PORT] [--stream-events N] [--service-name NAME]
 
   --host HOST          address to listen on (default 127.0.0.1)
   --port PORT          port to listen on (default 8100; 0 picks a free one)
   --stream-events N    events per governance stream (default 3)
+  --service-name NAME  service.name of the server spans (default $MAXIMUS_MOCK_SERVICE_NAME,
+                       else maximus-core); where they go is set as for any maximus-trace
+                       program (MAXIMUS_TRACE_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT, ...)
+
+SIGINT or SIGTERM stops it after exporting the spans it recorded.
 
 admin routes (not recorded, never faulted):
   POST   /__mock/faults    {\"method\":\"GET\",\"path\":\"/health\",\"times\":2,
@@ -26,6 +33,7 @@ struct Options {
     host: String,
     port: u16,
     stream_events: Option<usize>,
+    service_name: String,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -33,6 +41,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         host: "127.0.0.1".to_owned(),
         port: 8100,
         stream_events: None,
+        service_name: maximus_mock::service_name(),
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -47,6 +56,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
                 let count = count.parse().map_err(|_| format!("invalid count {count:?}"))?;
                 options.stream_events = Some(count);
             }
+            "--service-name" => options.service_name = value()?,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -54,8 +64,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     Ok(options)
 }
 
-#[tokio::main(flavor = "current_thread")]
+// Multi-threaded: an OTLP/gRPC exporter's channel is driven by this runtime while the
+// main thread waits for the final export.
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let options = match parse(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(message) if message.is_empty() => {
@@ -67,7 +80,21 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mock = match MockMaximus::start_on((options.host.as_str(), options.port)).await {
+    let guard = match TracingManager::builder()
+        .service_name(options.service_name.as_str())
+        .init()
+    {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("maximus-mock: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mock = match MockMaximus::builder()
+        .tracing(ServerTracing::Global)
+        .start_on((options.host.as_str(), options.port))
+        .await
+    {
         Ok(mock) => mock,
         Err(error) => {
             eprintln!(
@@ -81,7 +108,38 @@ async fn main() -> ExitCode {
         mock.set_stream_events(events);
     }
     println!("maximus-mock listening on {}", mock.url());
-    // Serve until the process is interrupted.
-    std::future::pending::<()>().await;
+    stopped().await;
+    mock.shutdown().await;
+    // Exports what is left, within the shutdown bound.
+    guard.shutdown();
+    let stats = guard.stats();
+    eprintln!(
+        "maximus-mock: {} spans recorded, {} exported",
+        stats.spans_ended, stats.spans_exported
+    );
+    drop(guard);
     ExitCode::SUCCESS
+}
+
+/// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn stopped() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -24,7 +24,7 @@ fn app(state: Arc<AppState>) -> Router {
     routes::api()
         .layer(from_fn_with_state(state.clone(), faults::apply))
         .layer(from_fn_with_state(state.clone(), requests::record))
-        .layer(from_fn(tracing::trace))
+        .layer(from_fn_with_state(state.tracing.clone(), tracing::trace))
         .merge(admin::routes())
         .with_state(state)
 }

@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::faults::FaultTable;
 use crate::requests::RequestLog;
+use crate::tracing::ServerTracing;
 use crate::world::World;
 
 /// Shared behind an `Arc` by the router and the [`MockMaximus`](crate::MockMaximus) handle.
@@ -12,14 +13,16 @@ use crate::world::World;
 pub(crate) struct AppState {
     pub faults: FaultTable,
     pub requests: RequestLog,
+    pub tracing: ServerTracing,
     world: Mutex<World>,
 }
 
 impl AppState {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(tracing: ServerTracing) -> Self {
         Self {
             faults: FaultTable::default(),
             requests: RequestLog::default(),
+            tracing,
             world: Mutex::new(World::new()),
         }
     }
