@@ -13,9 +13,10 @@
 //! ```
 
 use std::error::Error;
+use std::sync::Arc;
 
 use maximus_client::MaximusClient;
-use maximus_mock::MockMaximus;
+use maximus_mock::{MockMaximus, ServerTracing};
 use maximus_trace::{FutureExt, TracingManager};
 
 #[tokio::main]
@@ -28,22 +29,34 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .init()?;
 
     // With no MAXIMUS_CORE_URL, start the stand-in server here so the run needs nothing else.
-    let (base_url, _mock) = match std::env::var("MAXIMUS_CORE_URL") {
+    // It reports as a service of its own (`maximus-core`), as the real backend does.
+    let (base_url, backend) = match std::env::var("MAXIMUS_CORE_URL") {
         Ok(url) if !url.trim().is_empty() => (url, None),
         _ => {
-            let mock = MockMaximus::start().await?;
+            let tracing = Arc::new(
+                TracingManager::builder()
+                    .service_name(maximus_mock::service_name())
+                    .print_traces(true)
+                    .build()?,
+            );
+            let mock = MockMaximus::builder()
+                .tracing(ServerTracing::Manager(Arc::clone(&tracing)))
+                .start()
+                .await?;
             println!(
                 "MAXIMUS_CORE_URL is not set: started maximus-mock in-process at {}",
                 mock.url()
             );
-            (mock.url(), Some(mock))
+            (mock.url(), Some((mock, tracing)))
         }
     };
     let client = MaximusClient::builder().base_url(&base_url).build()?;
     let tracing = guard.manager();
+    let mut trace_ids = Vec::new();
 
     println!("\n1. health_check_test");
     let span = tracing.start_span("health_check_test", [("test", "1")]);
+    trace_ids.extend(span.trace_id());
     // The endpoint's span joins the span its future is polled in.
     match client.health().in_span(span).await {
         Ok(health) => println!("   status: {}", health.status),
@@ -52,6 +65,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     println!("2. consciousness_test");
     let span = tracing.start_span("consciousness_test", [("test", "2")]);
+    trace_ids.extend(span.trace_id());
     match client.consciousness().get_state().in_span(span).await {
         Ok(state) => println!(
             "   arousal {:.2} ({}), {} TIG nodes, health {}",
@@ -65,6 +79,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     println!("3. query_test");
     let span = tracing.start_span("query_test", [("test", "3")]);
+    trace_ids.extend(span.trace_id());
     match client.query("Hello MAXIMUS", None, 1000).in_span(span).await {
         Ok(answer) => println!(
             "   confidence {:.2}: {}",
@@ -75,11 +90,19 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
 
     println!("\nTrace trees:");
-    // An unreachable collector is reported below, not treated as this program's failure.
+    // The backend's spans first: its server spans then join the client's trees. An
+    // unreachable collector is reported below, not treated as this program's failure.
+    let mut pipelines = vec![tracing];
+    if let Some((_, backend)) = &backend {
+        if let Err(e) = backend.force_flush() {
+            log::debug!("{e}");
+        }
+        pipelines.push(&**backend);
+    }
     if let Err(e) = guard.force_flush() {
         log::debug!("{e}");
     }
-    report(&guard);
+    report(&pipelines, &trace_ids);
     // Rate, errors and latency per span name, computed from the spans above.
     println!("\n{}", guard.metrics_snapshot());
     drop(guard);
@@ -91,19 +114,41 @@ fn first_words(text: &str) -> String {
 }
 
 /// Says where the traces went and how to find them.
-fn report(guard: &maximus_trace::TracingGuard) {
-    let stats = guard.stats();
-    let service = guard.service_name().unwrap_or("maximus-test-client");
-    println!(
-        "{} spans recorded, {} exported.",
-        stats.spans_ended, stats.spans_exported
-    );
-    if stats.export_errors > 0 {
+fn report(pipelines: &[&TracingManager], trace_ids: &[String]) {
+    let mut accepted = false;
+    let mut failed = false;
+    for pipeline in pipelines {
+        let stats = pipeline.stats();
+        println!(
+            "{}: {} spans recorded, {} exported.",
+            pipeline.service_name().unwrap_or("unknown_service"),
+            stats.spans_ended,
+            stats.spans_exported
+        );
+        accepted |= stats.spans_exported > 0;
+        failed |= stats.export_errors > 0;
+    }
+    let ui = std::env::var("JAEGER_UI_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| "http://localhost:16686".to_owned());
+    let ui = ui.trim_end_matches('/');
+    if accepted {
+        println!("In Jaeger:");
+        for id in trace_ids {
+            println!("  {ui}/trace/{id}");
+        }
+    }
+    if failed {
         println!(
             "The collector did not accept them (see the warning above). To see the traces in Jaeger:\n  \
-             docker run --rm -p 16686:16686 -p 4317:4317 -p 4318:4318 -p 6831:6831/udp jaegertracing/jaeger:latest\n  \
+             scripts/jaeger run     (or: docker run --rm -p 16686:16686 -p 4317:4317 -p 4318:4318 -p 6831:6831/udp jaegertracing/jaeger:latest)\n  \
              then run this example again."
         );
     }
-    println!("Open http://localhost:16686 and search for service \"{service}\".");
+    let service = pipelines
+        .first()
+        .and_then(|p| p.service_name())
+        .unwrap_or("maximus-test-client");
+    println!("Open {ui} and search for service \"{service}\".");
 }

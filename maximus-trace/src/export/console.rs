@@ -3,11 +3,16 @@
 //!
 //! Spans end child-first, so spans wait here until their trace's local root ends; then the
 //! whole tree is printed at once. `force_flush` and shutdown print whatever is left.
+//!
+//! The copies that `print_traces(true)` adds to pipelines share one set of pending trees per
+//! process, so that a trace crossing two pipelines of one process (a client and an
+//! in-process server reporting as another service) prints as one tree, each span that
+//! belongs to another service than the trace's first one labelled with its service.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
@@ -17,18 +22,32 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 /// Prints finished traces as trees to a writer (standard output by default).
 pub struct ConsoleExporter {
-    state: Mutex<State>,
+    trees: Arc<Mutex<Trees>>,
+    /// This exporter's `service.name` (from its pipeline's resource).
+    service: Arc<str>,
+    /// Part of the process-wide trees: a flush prints only the trees that are complete,
+    /// since another pipeline may still hold part of the others.
+    shared: bool,
 }
 
-struct State {
+/// Spans waiting for the rest of their trace, and where trees are printed.
+struct Trees {
     out: Box<dyn Write + Send>,
-    pending: HashMap<TraceId, (Instant, Vec<SpanData>)>,
-    service: String,
+    pending: HashMap<TraceId, Pending>,
+}
+
+struct Pending {
+    since: Instant,
+    spans: Vec<SpanData>,
+    /// The service of each span of `spans`, at the same index.
+    services: Vec<Arc<str>>,
 }
 
 impl std::fmt::Debug for ConsoleExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsoleExporter").finish_non_exhaustive()
+        f.debug_struct("ConsoleExporter")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
     }
 }
 
@@ -41,31 +60,64 @@ impl ConsoleExporter {
     /// Prints to any writer (a file, a buffer in tests).
     pub fn with_writer(out: Box<dyn Write + Send>) -> Self {
         ConsoleExporter {
-            state: Mutex::new(State {
+            trees: Arc::new(Mutex::new(Trees {
                 out,
                 pending: HashMap::new(),
-                service: "unknown_service".to_owned(),
-            }),
+            })),
+            service: Arc::from("unknown_service"),
+            shared: false,
         }
     }
 
-    fn print_complete(state: &mut State, only_complete: bool) -> std::io::Result<()> {
-        let mut ready: Vec<(std::time::SystemTime, TraceId)> = state
+    /// Prints to standard output through the process-wide trees (`print_traces(true)`).
+    pub(crate) fn shared_stdout() -> Self {
+        static TREES: OnceLock<Arc<Mutex<Trees>>> = OnceLock::new();
+        let trees = TREES.get_or_init(|| {
+            Arc::new(Mutex::new(Trees {
+                out: Box::new(std::io::stdout()),
+                pending: HashMap::new(),
+            }))
+        });
+        ConsoleExporter {
+            trees: Arc::clone(trees),
+            service: Arc::from("unknown_service"),
+            shared: true,
+        }
+    }
+
+    fn print(&self, which: Which) -> OTelSdkResult {
+        let mut trees = self
+            .trees
+            .lock()
+            .map_err(|_| internal("console exporter lock poisoned"))?;
+        trees.print(which).map_err(|e| internal(&e.to_string()))
+    }
+}
+
+/// Which pending traces to print.
+#[derive(Clone, Copy, PartialEq)]
+enum Which {
+    Complete,
+    All,
+}
+
+impl Trees {
+    fn print(&mut self, which: Which) -> std::io::Result<()> {
+        let mut ready: Vec<(std::time::SystemTime, TraceId)> = self
             .pending
             .iter()
-            .filter(|(_, (since, spans))| !only_complete || is_complete(*since, spans))
-            .map(|(id, (_, spans))| (earliest_start(spans), *id))
+            .filter(|(_, pending)| which == Which::All || is_complete(pending.since, &pending.spans))
+            .map(|(id, pending)| (earliest_start(&pending.spans), *id))
             .collect();
         // Traces in the order they began, as a person reads a log.
         ready.sort_by_key(|(start, _)| *start);
-        let ready = ready.into_iter().map(|(_, id)| id);
-        for id in ready {
-            if let Some((_, spans)) = state.pending.remove(&id) {
-                let text = render_trace(&state.service, &spans);
-                state.out.write_all(text.as_bytes())?;
+        for (_, id) in ready {
+            if let Some(pending) = self.pending.remove(&id) {
+                let text = render_services(&pending.spans, &pending.services);
+                self.out.write_all(text.as_bytes())?;
             }
         }
-        state.out.flush()
+        self.out.flush()
     }
 }
 
@@ -89,34 +141,36 @@ fn is_complete(since: Instant, spans: &[SpanData]) -> bool {
 
 impl SpanExporter for ConsoleExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let mut state = self
-            .state
+        let mut trees = self
+            .trees
             .lock()
             .map_err(|_| internal("console exporter lock poisoned"))?;
         for span in batch {
-            let entry = state.pending.entry(span.span_context.trace_id());
-            entry.or_insert_with(|| (Instant::now(), Vec::new())).1.push(span);
+            let pending = trees
+                .pending
+                .entry(span.span_context.trace_id())
+                .or_insert_with(|| Pending {
+                    since: Instant::now(),
+                    spans: Vec::new(),
+                    services: Vec::new(),
+                });
+            pending.spans.push(span);
+            pending.services.push(Arc::clone(&self.service));
         }
-        Self::print_complete(&mut state, true).map_err(|e| internal(&e.to_string()))
+        trees.print(Which::Complete).map_err(|e| internal(&e.to_string()))
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| internal("console exporter lock poisoned"))?;
-        Self::print_complete(&mut state, false).map_err(|e| internal(&e.to_string()))
+        self.print(if self.shared { Which::Complete } else { Which::All })
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        self.force_flush()
+        self.print(Which::All)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
         if let Some(name) = resource.get(&opentelemetry::Key::from_static_str("service.name")) {
-            if let Ok(state) = self.state.get_mut() {
-                state.service = name.to_string();
-            }
+            self.service = Arc::from(name.to_string());
         }
     }
 }
@@ -128,25 +182,67 @@ fn internal(message: &str) -> opentelemetry_sdk::error::OTelSdkError {
 /// Renders the spans of one trace as a tree. Spans whose parent is not among them (a
 /// remote parent, or a parent that has not ended yet) are drawn as roots.
 pub fn render_trace(service: &str, spans: &[SpanData]) -> String {
+    let service: Arc<str> = Arc::from(service);
+    render_services(spans, &vec![service; spans.len()])
+}
+
+/// [`render_trace`] for spans of several services (`services[i]` is the service of
+/// `spans[i]`): the header names the service of the trace's earliest root, and spans of
+/// another service are prefixed with theirs.
+fn render_services(spans: &[SpanData], services: &[Arc<str>]) -> String {
     let mut out = String::new();
     let Some(first) = spans.first() else { return out };
-    let _ = writeln!(out, "trace {} ({service})", first.span_context.trace_id());
     let ids: std::collections::HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
-    let mut roots: Vec<&SpanData> = spans
-        .iter()
-        .filter(|s| !ids.contains(&s.parent_span_id))
+    let mut roots: Vec<usize> = (0..spans.len())
+        .filter(|&i| !ids.contains(&spans[i].parent_span_id))
         .collect();
-    roots.sort_by_key(|s| s.start_time);
-    for (i, root) in roots.iter().enumerate() {
-        render_span(&mut out, spans, root, "", i + 1 == roots.len());
+    roots.sort_by_key(|&i| spans[i].start_time);
+    let main = roots.first().map_or(&services[0], |&i| &services[i]);
+    let _ = writeln!(out, "trace {} ({main})", first.span_context.trace_id());
+    let tree = Tree {
+        spans,
+        services,
+        main,
+    };
+    for (n, &root) in roots.iter().enumerate() {
+        tree.render(&mut out, root, "", n + 1 == roots.len());
     }
     out
 }
 
-fn render_span(out: &mut String, all: &[SpanData], span: &SpanData, indent: &str, last: bool) {
-    let branch = if last { "└─ " } else { "├─ " };
-    let duration = span.end_time.duration_since(span.start_time).unwrap_or_default();
-    let _ = write!(out, "{indent}{branch}{}", span.name);
+/// The spans of one trace being rendered.
+struct Tree<'a> {
+    spans: &'a [SpanData],
+    services: &'a [Arc<str>],
+    /// The service named in the header.
+    main: &'a str,
+}
+
+impl Tree<'_> {
+    fn render(&self, out: &mut String, index: usize, indent: &str, last: bool) {
+        let span = &self.spans[index];
+        let branch = if last { "└─ " } else { "├─ " };
+        let duration = span.end_time.duration_since(span.start_time).unwrap_or_default();
+        let _ = write!(out, "{indent}{branch}");
+        if *self.services[index] != *self.main {
+            let _ = write!(out, "{}: ", self.services[index]);
+        }
+        out.push_str(&span.name);
+        render_details(out, span, duration);
+        let child_indent = format!("{indent}{}", if last { "   " } else { "│  " });
+        render_events(out, span, &child_indent);
+        let mut children: Vec<usize> = (0..self.spans.len())
+            .filter(|&i| self.spans[i].parent_span_id == span.span_context.span_id())
+            .collect();
+        children.sort_by_key(|&i| self.spans[i].start_time);
+        for (n, &child) in children.iter().enumerate() {
+            self.render(out, child, &child_indent, n + 1 == children.len());
+        }
+    }
+}
+
+/// Kind, duration, status and attributes, on the span's line.
+fn render_details(out: &mut String, span: &SpanData, duration: Duration) {
     if span.span_kind != SpanKind::Internal {
         let _ = write!(out, " [{}]", kind_name(&span.span_kind));
     }
@@ -162,21 +258,16 @@ fn render_span(out: &mut String, all: &[SpanData], span: &SpanData, indent: &str
         let _ = write!(out, "  {}={}", kv.key, one_line(&kv.value.to_string()));
     }
     out.push('\n');
-    let child_indent = format!("{indent}{}", if last { "   " } else { "│  " });
+}
+
+/// The span's events, one line each, under its line.
+fn render_events(out: &mut String, span: &SpanData, indent: &str) {
     for event in span.events.iter() {
-        let _ = write!(out, "{child_indent}· {}", event.name);
+        let _ = write!(out, "{indent}· {}", event.name);
         for kv in &event.attributes {
             let _ = write!(out, "  {}={}", kv.key, one_line(&kv.value.to_string()));
         }
         out.push('\n');
-    }
-    let mut children: Vec<&SpanData> = all
-        .iter()
-        .filter(|s| s.parent_span_id == span.span_context.span_id())
-        .collect();
-    children.sort_by_key(|s| s.start_time);
-    for (i, child) in children.iter().enumerate() {
-        render_span(out, all, child, &child_indent, i + 1 == children.len());
     }
 }
 

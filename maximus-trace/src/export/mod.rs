@@ -58,9 +58,13 @@ impl Setup {
         jaeger_stats: Option<jaeger::JaegerAgentStatsHandle>,
     ) -> Pipeline {
         let counters = Arc::new(Counters::default());
-        let console = self
-            .console_copy
-            .then(|| Monitored::new(ConsoleExporter::stdout(), "console output".to_owned(), None));
+        let console = self.console_copy.then(|| {
+            Monitored::new(
+                ConsoleExporter::shared_stdout(),
+                "console output".to_owned(),
+                None,
+            )
+        });
         let exporter = exporter.map(|(e, name)| Monitored::new(e, name, Some(Arc::clone(&counters))));
         let direct = direct.map(|(poster, name)| {
             let report = monitored::Report::new(name, Some(Arc::clone(&counters)));
