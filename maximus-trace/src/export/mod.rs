@@ -125,7 +125,7 @@ pub(crate) fn start_built_in(setup: Setup) -> Result<Pipeline, ConfigError> {
 
 #[cfg(feature = "zipkin")]
 fn start_zipkin(setup: Setup, name: String) -> Result<Pipeline, ConfigError> {
-    let exporter = zipkin::exporter(&setup.settings)?;
+    let exporter = zipkin::ZipkinExporter::new(&setup.settings);
     Ok(setup.start(Some((exporter, name))))
 }
 
@@ -135,6 +135,24 @@ fn start_zipkin(_setup: Setup, _name: String) -> Result<Pipeline, ConfigError> {
         exporter: Exporter::Zipkin,
         reason: "maximus-trace was built without the `zipkin` feature".to_owned(),
     })
+}
+
+/// A transport error with its causes ("error sending request: ...: Connection refused"),
+/// without the URL (it may carry credentials; the log line names the endpoint already).
+pub(crate) fn describe_transport_error(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // hyper repeats its inner error in its own message; say each thing once.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The exporter of a pipeline that exports nothing (`Exporter::None`): its batches are only

@@ -1,17 +1,238 @@
-//! Zipkin v2 JSON over HTTP, through `opentelemetry-zipkin` (behind the `zipkin` feature).
+//! Zipkin v2 JSON over HTTP (behind the `zipkin` feature), mapped as the OpenTelemetry
+//! specification's Zipkin exporter section says.
 //!
-//! That crate is deprecated upstream in favour of OTLP (Zipkin ingests OTLP natively); we keep
-//! it, opt-in, for collectors that speak only the Zipkin API.
-#![allow(deprecated)]
+//! Written here rather than taken from `opentelemetry-zipkin`: that crate is deprecated
+//! upstream, and its 0.33 release sends no `localEndpoint.serviceName` at all, so a real
+//! Jaeger files every span under `missing-service-name` (found by the real-Jaeger suite).
+//! The format is small and stable: one JSON array of spans per POST.
 
-use crate::config::{ConfigError, Exporter, Settings};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub(crate) fn exporter(settings: &Settings) -> Result<opentelemetry_zipkin::ZipkinExporter, ConfigError> {
-    opentelemetry_zipkin::ZipkinExporter::builder()
-        .with_collector_endpoint(settings.zipkin_endpoint.clone())
-        .build()
-        .map_err(|e| ConfigError::Exporter {
-            exporter: Exporter::Zipkin,
-            reason: e.to_string(),
-        })
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry::{Array, Value};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use serde::Serialize;
+
+use crate::config::Settings;
+
+/// Posts batches to a Zipkin v2 collector (`POST {endpoint}` with a JSON array of spans).
+#[derive(Debug)]
+pub(crate) struct ZipkinExporter {
+    endpoint: String,
+    timeout: Duration,
+    service: String,
+    /// Created on the export thread at the first batch: a blocking client must not be
+    /// created (or dropped) inside an async runtime, where `init()` is often called.
+    client: OnceLock<Result<reqwest::blocking::Client, String>>,
+}
+
+impl ZipkinExporter {
+    pub(crate) fn new(settings: &Settings) -> Self {
+        ZipkinExporter {
+            endpoint: settings.zipkin_endpoint.clone(),
+            timeout: settings.batch.export_timeout,
+            service: settings.service_name.clone(),
+            client: OnceLock::new(),
+        }
+    }
+
+    fn client(&self) -> Result<&reqwest::blocking::Client, OTelSdkError> {
+        let client = self.client.get_or_init(|| {
+            reqwest::blocking::Client::builder()
+                .timeout(self.timeout)
+                .build()
+                .map_err(|e| e.to_string())
+        });
+        client
+            .as_ref()
+            .map_err(|e| OTelSdkError::InternalFailure(format!("no HTTP client: {e}")))
+    }
+}
+
+impl SpanExporter for ZipkinExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let spans: Vec<ZipkinSpan<'_>> = batch.iter().map(|s| span(s, &self.service)).collect();
+        let body = serde_json::to_vec(&spans)
+            .map_err(|e| OTelSdkError::InternalFailure(format!("encoding failed: {e}")))?;
+        let response = self
+            .client()?
+            .post(&self.endpoint)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .map_err(|e| OTelSdkError::InternalFailure(crate::export::describe_transport_error(e)))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(OTelSdkError::InternalFailure(format!(
+                "the collector answered HTTP {status}"
+            )))
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        if let Some(name) = resource.get(&opentelemetry::Key::from_static_str("service.name")) {
+            self.service = name.to_string();
+        }
+    }
+}
+
+/// One span of the Zipkin v2 API (`zipkin2.Span`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ZipkinSpan<'a> {
+    trace_id: String,
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_id: Option<String>,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    /// Microseconds since the epoch.
+    timestamp: u64,
+    /// Microseconds; at least 1, as Zipkin requires of a duration it is given.
+    duration: u64,
+    local_endpoint: Endpoint<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remote_endpoint: Option<Endpoint<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    annotations: Vec<Annotation>,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    tags: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Endpoint<'a> {
+    service_name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Annotation {
+    timestamp: u64,
+    value: String,
+}
+
+fn span<'a>(data: &'a SpanData, service: &'a str) -> ZipkinSpan<'a> {
+    let parent = data.parent_span_id;
+    let mut tags = serde_json::Map::new();
+    let mut remote = None;
+    for kv in &data.attributes {
+        if kv.key.as_str() == "peer.service" {
+            if let Value::String(name) = &kv.value {
+                remote = Some(Endpoint {
+                    service_name: name.as_str(),
+                });
+            }
+        }
+        tags.insert(kv.key.to_string(), tag_value(&kv.value).into());
+    }
+    let scope = &data.instrumentation_scope;
+    if !scope.name().is_empty() {
+        tags.insert("otel.scope.name".into(), scope.name().into());
+    }
+    if let Some(version) = scope.version() {
+        tags.insert("otel.scope.version".into(), version.into());
+    }
+    match &data.status {
+        Status::Unset => {}
+        Status::Ok => {
+            tags.insert("otel.status_code".into(), "OK".into());
+        }
+        // Zipkin marks a failed span with an `error` tag holding the description.
+        Status::Error { description } => {
+            tags.insert("otel.status_code".into(), "ERROR".into());
+            tags.insert("error".into(), description.to_string().into());
+        }
+    }
+    for (key, count) in [
+        ("otel.dropped_attributes_count", data.dropped_attributes_count),
+        ("otel.dropped_events_count", data.events.dropped_count),
+        ("otel.dropped_links_count", data.links.dropped_count),
+    ] {
+        if count > 0 {
+            tags.insert(key.into(), count.to_string().into());
+        }
+    }
+    let start = micros(data.start_time);
+    ZipkinSpan {
+        trace_id: data.span_context.trace_id().to_string(),
+        id: data.span_context.span_id().to_string(),
+        parent_id: (parent != opentelemetry::trace::SpanId::INVALID).then(|| parent.to_string()),
+        name: &data.name,
+        kind: kind(&data.span_kind),
+        timestamp: start,
+        duration: micros(data.end_time).saturating_sub(start).max(1),
+        local_endpoint: Endpoint {
+            service_name: service,
+        },
+        remote_endpoint: remote,
+        annotations: data.events.iter().map(annotation).collect(),
+        tags,
+    }
+}
+
+/// Zipkin has no internal kind: a span without one is a local span.
+fn kind(kind: &SpanKind) -> Option<&'static str> {
+    match kind {
+        SpanKind::Client => Some("CLIENT"),
+        SpanKind::Server => Some("SERVER"),
+        SpanKind::Producer => Some("PRODUCER"),
+        SpanKind::Consumer => Some("CONSUMER"),
+        SpanKind::Internal => None,
+    }
+}
+
+/// An event: its name, or `"name": {attributes as JSON}` when it has attributes (the
+/// specification's form; Zipkin annotations hold only text).
+fn annotation(event: &opentelemetry::trace::Event) -> Annotation {
+    let value = if event.attributes.is_empty() {
+        event.name.to_string()
+    } else {
+        let attributes: serde_json::Map<String, serde_json::Value> = event
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.to_string(), json_value(&kv.value)))
+            .collect();
+        format!(
+            "{}: {}",
+            serde_json::Value::String(event.name.to_string()),
+            serde_json::Value::Object(attributes)
+        )
+    };
+    Annotation {
+        timestamp: micros(event.timestamp),
+        value,
+    }
+}
+
+/// Tag values are strings; arrays are written as JSON arrays.
+fn tag_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.to_string(),
+        Value::Array(_) => json_value(value).to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn json_value(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Bool(b) => (*b).into(),
+        Value::I64(i) => (*i).into(),
+        Value::F64(f) => serde_json::Number::from_f64(*f).map_or_else(|| f.to_string().into(), Into::into),
+        Value::String(s) => s.as_str().into(),
+        Value::Array(Array::Bool(v)) => v.iter().map(|b| serde_json::Value::from(*b)).collect(),
+        Value::Array(Array::I64(v)) => v.iter().map(|i| serde_json::Value::from(*i)).collect(),
+        Value::Array(Array::F64(v)) => v.iter().map(|f| json_value(&Value::F64(*f))).collect(),
+        Value::Array(Array::String(v)) => v.iter().map(|s| serde_json::Value::from(s.as_str())).collect(),
+        other => other.to_string().into(),
+    }
+}
+
+fn micros(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_micros() as u64
 }

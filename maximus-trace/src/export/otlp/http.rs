@@ -253,8 +253,10 @@ impl Poster {
                     }
                     (error, wait)
                 }
-                Err(e) if e.is_connect() || e.is_timeout() => (describe(e), None),
-                Err(e) => return Err(describe(e)),
+                Err(e) if e.is_connect() || e.is_timeout() => {
+                    (crate::export::describe_transport_error(e), None)
+                }
+                Err(e) => return Err(crate::export::describe_transport_error(e)),
             };
             let wait = wait.unwrap_or(pause).min(MAX_PAUSE);
             if retries == RETRIES || Instant::now() + wait >= deadline {
@@ -265,24 +267,6 @@ impl Poster {
             retries += 1;
         }
     }
-}
-
-/// A transport error with its causes ("error sending request: ...: Connection refused"),
-/// without the URL (it may carry credentials; the log line names the endpoint already).
-fn describe(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        // hyper repeats its inner error in its own message; say each thing once.
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn retryable(status: StatusCode) -> bool {
