@@ -142,14 +142,16 @@ fn count_tags(data: &SpanData, trimmed: Trimmed) -> impl Iterator<Item = Tag> {
     .filter_map(|(key, count)| count_tag(key, count))
 }
 
-/// Jaeger shows no kind for internal spans, so none is sent.
+/// Every kind is sent, `internal` too: Jaeger v2 turns a span without `span.kind` into an
+/// OpenTelemetry span of kind UNSPECIFIED (no kind in its UI, `SPAN_KIND_UNSPECIFIED` in
+/// its span metrics), where the same span sent over OTLP shows `span.kind=internal`.
 fn kind(kind: &SpanKind) -> Option<&'static str> {
     match kind {
         SpanKind::Client => Some("client"),
         SpanKind::Server => Some("server"),
         SpanKind::Producer => Some("producer"),
         SpanKind::Consumer => Some("consumer"),
-        SpanKind::Internal => None,
+        SpanKind::Internal => Some("internal"),
     }
 }
 
