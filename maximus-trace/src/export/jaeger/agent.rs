@@ -1,5 +1,10 @@
-//! The UDP side: resolve the agent's address when first needed, keep one non-blocking socket,
-//! and start over after any failure.
+//! The UDP side: resolve the agent's address when first needed, keep one non-blocking socket
+//! connected to it, and start over after any failure.
+//!
+//! Connected, so that the ICMP "port unreachable" of an agent that is not listening comes
+//! back as an error: on loopback (the usual agent deployment) it is pending as soon as the
+//! send returns, so a datagram nobody received is counted as failed, not as sent. From a
+//! remote host the ICMP can arrive later and is then noticed at the next datagram.
 
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
@@ -29,7 +34,7 @@ struct ConnectFailure {
     at: Instant,
 }
 
-/// A socket bound to an ephemeral port of the agent's address family.
+/// A socket bound to an ephemeral port of the agent's address family, connected to it.
 #[derive(Debug)]
 struct Link {
     socket: UdpSocket,
@@ -117,15 +122,27 @@ impl Link {
         socket
             .set_nonblocking(true)
             .map_err(|e| format!("cannot make the UDP socket non-blocking: {e}"))?;
+        socket
+            .connect(target)
+            .map_err(|e| format!("cannot connect a UDP socket to {target}: {e}"))?;
         Ok(Link { socket, target })
     }
 
     fn send(&self, datagram: &[u8]) -> Result<(), String> {
-        match self.socket.send_to(datagram, self.target) {
-            Ok(sent) if sent == datagram.len() => Ok(()),
-            Ok(sent) => Err(format!("sent only {sent} of {} bytes", datagram.len())),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => Err("the socket's send buffer is full".to_owned()),
-            Err(e) => Err(format!("send to {} failed: {e}", self.target)),
+        match self.socket.send(datagram) {
+            Ok(sent) if sent != datagram.len() => {
+                return Err(format!("sent only {sent} of {} bytes", datagram.len()));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                return Err("the socket's send buffer is full".to_owned());
+            }
+            Err(e) => return Err(format!("send to {} failed: {e}", self.target)),
+        }
+        // The agent's refusal of this datagram (or, from afar, of an earlier one).
+        match self.socket.take_error() {
+            Ok(Some(e)) | Err(e) => Err(format!("{} refused the datagram: {e}", self.target)),
+            Ok(None) => Ok(()),
         }
     }
 }
