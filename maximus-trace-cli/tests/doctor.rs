@@ -117,9 +117,10 @@ fn otlp_trace_is_confirmed_through_jaegers_v3_api() {
     let asked = jaeger.requests();
     assert!(
         asked.iter().any(|p| p.starts_with("/api/v3/traces?")
-            && p.contains("query.serviceName=doctor-v3")
-            && p.contains("query.startTimeMin=")
-            && p.contains("query.startTimeMax=")),
+            && p.contains("query.service_name=doctor-v3")
+            && p.contains("query.start_time_min=")
+            && p.contains("query.start_time_max=")
+            && p.contains("query.num_traces=")),
         "{asked:?}"
     );
 }

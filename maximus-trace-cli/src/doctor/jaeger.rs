@@ -1,13 +1,11 @@
 //! Asks Jaeger's query API whether the test trace arrived: `/api/v3/traces` (OTLP-JSON
 //! results), falling back to the older `/api/traces` (Jaeger's own JSON).
 //!
-//! Parameter names follow Jaeger's `cmd/jaeger/internal/extension/jaegerquery` HTTP gateway
-//! (`internal/apiv3/http_gateway.go`): the canonical camelCase `query.serviceName`,
-//! `query.startTimeMin`, `query.startTimeMax` (both required, RFC 3339), `query.searchDepth`;
-//! older v2 releases only know the snake_case forms (`query.service_name`,
-//! `query.start_time_min`, ...), which newer ones keep as deprecated aliases, so a 400 to the
-//! first form is retried with the second. A search with no result is a 404 whose body says
-//! `No traces found`; a 404 without it means there is no v3 API (Jaeger 1.x before v3).
+//! Parameter names are those of Jaeger v2's HTTP gateway (`cmd/query/app/apiv3/http_gateway.go`),
+//! as a real Jaeger v2.12 answers them: `query.service_name`, `query.start_time_min` and
+//! `query.start_time_max` (required, RFC 3339) and `query.num_traces` (without it the memory
+//! store answers 500). A search with no result is a 404 whose body says `No traces found`; a
+//! 404 without it means there is no v3 API (Jaeger 1.x before v3).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -91,26 +89,13 @@ enum Answer {
 }
 
 fn poll(ui: &str, service: &str, sent: &Sent) -> Result<Poll, String> {
-    let v3 = |names: &V3Names| -> Result<Answer, String> {
-        let url = v3_url(ui, service, sent, names)?;
-        classify(&url, &sent.trace_id, true)
-    };
-    match v3(&CAMEL)? {
+    match classify(&v3_url(ui, service, sent)?, &sent.trace_id, true)? {
         Answer::Found => return Ok(Poll::Found("/api/v3/traces")),
         Answer::Empty => {
             return Ok(Poll::NotYet(
                 "Jaeger's /api/v3/traces has no such trace yet".to_owned(),
             ));
         }
-        Answer::Unsupported(400) => match v3(&SNAKE)? {
-            Answer::Found => return Ok(Poll::Found("/api/v3/traces")),
-            Answer::Empty => {
-                return Ok(Poll::NotYet(
-                    "Jaeger's /api/v3/traces has no such trace yet".to_owned(),
-                ));
-            }
-            Answer::Unsupported(_) => {}
-        },
         Answer::Unsupported(_) => {}
     }
     match classify(&legacy_url(ui, service, sent)?, &sent.trace_id, false)? {
@@ -135,27 +120,6 @@ fn classify(url: &Url, trace_id: &str, v3: bool) -> Result<Answer, String> {
     })
 }
 
-struct V3Names {
-    service: &'static str,
-    min: &'static str,
-    max: &'static str,
-    depth: &'static str,
-}
-
-const CAMEL: V3Names = V3Names {
-    service: "query.serviceName",
-    min: "query.startTimeMin",
-    max: "query.startTimeMax",
-    depth: "query.searchDepth",
-};
-
-const SNAKE: V3Names = V3Names {
-    service: "query.service_name",
-    min: "query.start_time_min",
-    max: "query.start_time_max",
-    depth: "query.num_traces",
-};
-
 /// The search window: a minute before the trace (clock skew) to a minute after now.
 fn window(sent: &Sent) -> (SystemTime, SystemTime) {
     let minute = Duration::from_secs(60);
@@ -169,14 +133,14 @@ fn endpoint(ui: &str, path: &str) -> Result<Url, String> {
     Url::parse(&format!("{}{path}", ui.trim_end_matches('/'))).map_err(|e| format!("{ui}: {e}"))
 }
 
-fn v3_url(ui: &str, service: &str, sent: &Sent, names: &V3Names) -> Result<Url, String> {
+fn v3_url(ui: &str, service: &str, sent: &Sent) -> Result<Url, String> {
     let (min, max) = window(sent);
     let mut url = endpoint(ui, "/api/v3/traces")?;
     url.query_pairs_mut()
-        .append_pair(names.service, service)
-        .append_pair(names.min, &rfc3339(min))
-        .append_pair(names.max, &rfc3339(max))
-        .append_pair(names.depth, SEARCH_DEPTH);
+        .append_pair("query.service_name", service)
+        .append_pair("query.start_time_min", &rfc3339(min))
+        .append_pair("query.start_time_max", &rfc3339(max))
+        .append_pair("query.num_traces", SEARCH_DEPTH);
     Ok(url)
 }
 

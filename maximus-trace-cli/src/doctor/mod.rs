@@ -14,7 +14,10 @@ use maximus_trace::{Exporter, ResolvedConfig};
 use crate::args::DoctorOptions;
 use report::Report;
 
-const START_JAEGER: &str = "docker run --rm -p 16686:16686 -p 4317:4317 -p 4318:4318 -p 6831:6831/udp \
+/// Both ways to run Jaeger on the standard ports: without docker (from a checkout of
+/// maximus-trace, with Go installed), and the published image.
+const START_JAEGER: &str = "scripts/jaeger run   (in a maximus-trace checkout; needs Go)\n\
+                            or: docker run --rm -p 16686:16686 -p 4317:4317 -p 4318:4318 -p 6831:6831/udp \
                             jaegertracing/jaeger:latest";
 
 pub fn run(options: &DoctorOptions) -> Report {
@@ -127,7 +130,7 @@ fn reachable(config: &ResolvedConfig, report: &mut Report) -> bool {
                 "TCP connect",
                 e,
                 format!(
-                    "start Jaeger with its ports published:\n{START_JAEGER}\nor point {} at the \
+                    "start Jaeger on the standard ports:\n{START_JAEGER}\nor point {} at the \
                      collector that is running",
                     host_variable(config.exporter)
                 ),
@@ -155,7 +158,7 @@ fn udp(addrs: &[SocketAddr], config: &ResolvedConfig, report: &mut Report) -> bo
                 STEP,
                 format!("{addr} refused the datagram: nothing listens on that UDP port"),
                 format!(
-                    "start Jaeger with the agent port published (-p 6831:6831/udp):\n{START_JAEGER}\n\
+                    "start Jaeger with its agent port (UDP 6831):\n{START_JAEGER}\n\
                      or set JAEGER_AGENT_HOST / JAEGER_AGENT_PORT to where the agent runs"
                 ),
             );

@@ -12,8 +12,9 @@ pub type Seen = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// Jaeger v2: `/api/v3/traces` answers with OTLP-JSON (chunked, as Go sends large bodies);
-    /// an empty search is a 404 saying `No traces found`.
+    /// Jaeger v2 (as v2.12 answers): `/api/v3/traces` answers with OTLP-JSON (chunked, as Go
+    /// sends large bodies); an empty search is a 404 saying `No traces found`; without
+    /// `query.start_time_min`/`max` it is a 400, without `query.num_traces` a 500.
     V3,
     /// Jaeger 1.x: no v3 API (plain 404), `/api/traces` answers with Jaeger's JSON.
     LegacyOnly,
@@ -97,8 +98,19 @@ fn serve(stream: TcpStream, mode: Mode, seen: &Seen, paths: &Mutex<Vec<String>>)
         .push(target.clone());
     let path = target.split('?').next().unwrap_or("");
     let ids = if mode == Mode::Never { Vec::new() } else { seen() };
+    let has = |name: &str| target.contains(&format!("{name}="));
     let mut stream = stream;
     match (mode, path) {
+        (Mode::V3 | Mode::Never, "/api/v3/traces")
+            if !has("query.start_time_min") || !has("query.start_time_max") =>
+        {
+            let body = r#"{"error":{"httpCode":400,"message":"query.start_time_min and query.start_time_max are required"}}"#;
+            respond(&mut stream, "400 Bad Request", body, false);
+        }
+        (Mode::V3 | Mode::Never, "/api/v3/traces") if !has("query.num_traces") => {
+            let body = r#"{"error":{"httpCode":500,"message":"search depth must be greater than 0 and less than max traces"}}"#;
+            respond(&mut stream, "500 Internal Server Error", body, false);
+        }
         (Mode::V3 | Mode::Never, "/api/v3/traces") if ids.is_empty() => {
             let body = r#"{"error":{"httpCode":404,"message":"No traces found"}}"#;
             respond(&mut stream, "404 Not Found", body, false);
