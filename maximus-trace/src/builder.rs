@@ -402,7 +402,12 @@ impl TracingBuilder {
         if !metrics.enabled {
             return None;
         }
-        let span_metrics = SpanMetrics::start(&settings.service_name, &settings.batch, metrics);
+        let span_metrics = SpanMetrics::start(
+            &settings.service_name,
+            &settings.resource,
+            &settings.batch,
+            metrics,
+        );
         #[cfg(feature = "otlp-metrics")]
         let span_metrics = if settings.exporter == Exporter::Otlp {
             span_metrics.push_over_otlp(settings, resource(settings))

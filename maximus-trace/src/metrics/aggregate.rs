@@ -35,6 +35,8 @@ pub(crate) struct SeriesKey {
 pub(crate) struct Series {
     pub calls: u64,
     pub duration_ms: Histogram,
+    /// Scraped at least once (see `prometheus::render`).
+    pub scraped: bool,
 }
 
 /// Everything aggregated so far.
@@ -50,15 +52,17 @@ pub(crate) struct State {
 #[derive(Debug)]
 pub(crate) struct Aggregator {
     service: String,
+    target: labels::TargetLabels,
     started: Instant,
     state: Mutex<State>,
 }
 
 impl Aggregator {
     /// `pairing_ttl`: how long half of a service-graph request waits for the other half.
-    pub fn new(service: String, pairing_ttl: Duration) -> Self {
+    pub fn new(service: String, target: labels::TargetLabels, pairing_ttl: Duration) -> Self {
         Aggregator {
             service,
+            target,
             started: Instant::now(),
             state: Mutex::new(State {
                 series: BTreeMap::new(),
@@ -70,6 +74,11 @@ impl Aggregator {
 
     pub fn service(&self) -> &str {
         &self.service
+    }
+
+    /// The Prometheus text of a scrape (see `prometheus::render`).
+    pub fn scrape(&self) -> String {
+        super::prometheus::render(&mut self.lock(), &self.service, &self.target)
     }
 
     /// Time since the pipeline started, for rates.
@@ -116,6 +125,7 @@ impl State {
         let series = self.series.entry(key).or_insert_with(|| Series {
             calls: 0,
             duration_ms: Histogram::new(SPAN_DURATION_MS),
+            scraped: false,
         });
         series.calls += 1;
         series

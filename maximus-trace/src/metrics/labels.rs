@@ -49,3 +49,38 @@ pub(crate) fn status(status: &Status) -> &'static str {
 
 /// The status that counts as an error (the Monitor tab's error rate).
 pub(crate) const STATUS_ERROR: &str = "STATUS_CODE_ERROR";
+
+/// The labels the connector's Prometheus exporter puts on every series besides the span's
+/// own: `job` (`service.namespace/service.name`, or the name alone) and `instance`
+/// (`service.instance.id`, when the resource has one), then the connector's own scope
+/// (`otel_scope_name="spanmetricsconnector"`, empty version and schema URL), as a real
+/// Jaeger v2.12's spanmetrics connector writes them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TargetLabels {
+    pub job: String,
+    pub instance: Option<String>,
+}
+
+impl TargetLabels {
+    /// From the pipeline's service name and resource attributes.
+    pub fn from_resource(service: &str, resource: &[(String, String)]) -> Self {
+        let attribute = |key: &str| {
+            resource
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        };
+        let job = match attribute("service.namespace") {
+            Some(namespace) => format!("{namespace}/{service}"),
+            None => service.to_owned(),
+        };
+        TargetLabels {
+            job,
+            instance: attribute("service.instance.id"),
+        }
+    }
+}
+
+/// The scope the connector reports its metrics under.
+pub(crate) const SCOPE_NAME: &str = "spanmetricsconnector";

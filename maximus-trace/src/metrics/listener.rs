@@ -96,10 +96,7 @@ fn serve(mut stream: TcpStream, aggregator: &Aggregator) {
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");
     let (status, body) = match (method, path) {
-        ("GET" | "HEAD", "/metrics") => {
-            let state = aggregator.lock();
-            ("200 OK", prometheus::render(&state, aggregator.service()))
-        }
+        ("GET" | "HEAD", "/metrics") => ("200 OK", aggregator.scrape()),
         ("GET" | "HEAD", _) => (
             "404 Not Found",
             "Span metrics are served at /metrics\n".to_owned(),

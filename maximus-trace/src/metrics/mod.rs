@@ -115,10 +115,16 @@ pub(crate) struct SpanMetrics {
 impl SpanMetrics {
     /// Starts aggregating (and serving, when an address is set). A listener that cannot bind
     /// is logged, not fatal: tracing and `metrics_snapshot()` keep working.
-    pub fn start(service: &str, batch: &BatchSettings, settings: &MetricsSettings) -> Self {
+    pub fn start(
+        service: &str,
+        resource: &[(String, String)],
+        batch: &BatchSettings,
+        settings: &MetricsSettings,
+    ) -> Self {
         // The two halves of a request may be exported a batch apart.
         let pairing_ttl = batch.schedule_delay * 2 + Duration::from_secs(2);
-        let aggregator = Arc::new(Aggregator::new(service.to_owned(), pairing_ttl));
+        let target = labels::TargetLabels::from_resource(service, resource);
+        let aggregator = Arc::new(Aggregator::new(service.to_owned(), target, pairing_ttl));
         let listener = settings.prometheus_addr.as_deref().and_then(|addr| {
             match PrometheusListener::start(addr, Arc::clone(&aggregator)) {
                 Ok(listener) => {
@@ -188,7 +194,7 @@ impl SpanMetrics {
     }
 
     pub fn prometheus_text(&self) -> String {
-        prometheus::render(&self.aggregator.lock(), self.aggregator.service())
+        self.aggregator.scrape()
     }
 
     pub fn listener_addr(&self) -> Option<SocketAddr> {

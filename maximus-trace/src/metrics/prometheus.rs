@@ -6,58 +6,72 @@ use std::fmt::Write as _;
 
 use super::aggregate::{SeriesKey, State};
 use super::histogram::Histogram;
-use super::labels;
+use super::labels::{self, TargetLabels};
 use super::servicegraph::{Edge, EdgeKey};
 
 /// The `Content-Type` of [`render`]'s output.
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Renders every series of `state`; `service` is the `service_name` label.
-pub(crate) fn render(state: &State, service: &str) -> String {
+/// Renders every series of `state` for one scrape; `service` is the `service_name` label,
+/// `target` gives `job` and `instance`.
+///
+/// A calls series is shown as 0 the first time it is scraped, and with its count from the
+/// next scrape on, as the `spanmetrics` connector does: Prometheus' `rate()` sees no increase
+/// in a series whose first sample already holds the count, so the first calls of an operation
+/// would never show in Jaeger's Monitor tab.
+pub(crate) fn render(state: &mut State, service: &str, target: &TargetLabels) -> String {
     let mut out = String::new();
-    span_metrics(&mut out, state, service);
+    span_metrics(&mut out, state, service, target);
+    for series in state.series.values_mut() {
+        series.scraped = true;
+    }
     service_graph(&mut out, state);
     out
 }
 
-fn span_metrics(out: &mut String, state: &State, service: &str) {
-    header(
-        out,
-        labels::CALLS,
-        "counter",
-        "Spans ended, per service, span name, kind and status.",
-    );
+fn span_metrics(out: &mut String, state: &State, service: &str, target: &TargetLabels) {
+    header(out, labels::CALLS, "counter", "");
     for (key, series) in &state.series {
+        let calls = if series.scraped { series.calls } else { 0 };
         sample(
             out,
             labels::CALLS,
-            &series_labels(service, key),
-            series.calls as f64,
+            &series_labels(service, target, key),
+            calls as f64,
         );
     }
-    header(
-        out,
-        labels::DURATION,
-        "histogram",
-        "Span durations in milliseconds.",
-    );
+    header(out, labels::DURATION, "histogram", "");
     for (key, series) in &state.series {
         histogram(
             out,
             labels::DURATION,
-            &series_labels(service, key),
+            &series_labels(service, target, key),
             &series.duration_ms,
         );
     }
 }
 
-fn series_labels<'a>(service: &'a str, key: &'a SeriesKey) -> [(&'static str, &'a str); 4] {
-    [
+/// The connector's labels, in its exporter's (alphabetical) order.
+fn series_labels<'a>(
+    service: &'a str,
+    target: &'a TargetLabels,
+    key: &'a SeriesKey,
+) -> Vec<(&'static str, &'a str)> {
+    let mut labels = Vec::with_capacity(9);
+    if let Some(instance) = &target.instance {
+        labels.push(("instance", instance.as_str()));
+    }
+    labels.push(("job", target.job.as_str()));
+    labels.extend([
+        ("otel_scope_name", labels::SCOPE_NAME),
+        ("otel_scope_schema_url", ""),
+        ("otel_scope_version", ""),
         ("service_name", service),
-        ("span_name", key.span_name.as_ref()),
         ("span_kind", key.kind),
+        ("span_name", key.span_name.as_ref()),
         ("status_code", key.status),
-    ]
+    ]);
+    labels
 }
 
 fn service_graph(out: &mut String, state: &State) {

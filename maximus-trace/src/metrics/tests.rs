@@ -9,7 +9,7 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use super::aggregate::{Aggregator, OVERFLOW_SPAN_NAME};
-use super::prometheus;
+use super::labels::TargetLabels;
 use super::snapshot::MetricsSnapshot;
 use crate::export::BatchObserver;
 
@@ -80,11 +80,18 @@ impl SpanSpec {
 }
 
 fn aggregator() -> Aggregator {
-    Aggregator::new("checkout".to_owned(), Duration::from_secs(60))
+    Aggregator::new("checkout".to_owned(), target(), Duration::from_secs(60))
 }
 
+fn target() -> TargetLabels {
+    TargetLabels::from_resource("checkout", &[])
+}
+
+/// The text of a scrape after a first one: the settled values (a calls series reads 0 the
+/// first time it is scraped; see `first_scrape_of_a_series_shows_no_calls_yet`).
 fn render(aggregator: &Aggregator) -> String {
-    prometheus::render(&aggregator.lock(), aggregator.service())
+    aggregator.scrape();
+    aggregator.scrape()
 }
 
 /// The value of the sample whose name and labels are exactly `series`.
@@ -104,8 +111,38 @@ fn orders() -> Vec<SpanData> {
     ok.chain(failed).collect()
 }
 
-const ORDERS_OK: &str = r#"service_name="checkout",span_name="GET /orders",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET""#;
-const ORDERS_ERR: &str = r#"service_name="checkout",span_name="GET /orders",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_ERROR""#;
+const ORDERS_OK: &str = r#"job="checkout",otel_scope_name="spanmetricsconnector",otel_scope_schema_url="",otel_scope_version="",service_name="checkout",span_kind="SPAN_KIND_SERVER",span_name="GET /orders",status_code="STATUS_CODE_UNSET""#;
+const ORDERS_ERR: &str = r#"job="checkout",otel_scope_name="spanmetricsconnector",otel_scope_schema_url="",otel_scope_version="",service_name="checkout",span_kind="SPAN_KIND_SERVER",span_name="GET /orders",status_code="STATUS_CODE_ERROR""#;
+
+#[test]
+fn first_scrape_of_a_series_shows_no_calls_yet() {
+    let a = aggregator();
+    a.observe(&orders());
+    let calls = format!("traces_span_metrics_calls_total{{{ORDERS_OK}}}");
+    let count = format!("traces_span_metrics_duration_milliseconds_count{{{ORDERS_OK}}}");
+    let first = a.scrape();
+    assert_eq!(value(&first, &calls), Some(0.0), "{first}");
+    assert_eq!(value(&first, &count), Some(8.0), "the histogram is not held back");
+    assert_eq!(value(&a.scrape(), &calls), Some(8.0));
+}
+
+#[test]
+fn job_and_instance_come_from_the_resource() {
+    let resource = [
+        ("service.namespace".to_owned(), "shop".to_owned()),
+        ("service.instance.id".to_owned(), "i-42".to_owned()),
+    ];
+    let target = TargetLabels::from_resource("checkout", &resource);
+    let a = Aggregator::new("checkout".to_owned(), target, Duration::from_secs(60));
+    a.observe(&orders());
+    let text = a.scrape();
+    assert!(
+        text.contains(
+            r#"traces_span_metrics_calls_total{instance="i-42",job="shop/checkout",otel_scope_name="#
+        ),
+        "{text}"
+    );
+}
 
 #[test]
 fn calls_are_counted_per_service_span_name_kind_and_status() {
@@ -168,10 +205,10 @@ fn kinds_and_statuses_use_the_otlp_enum_names() {
     ]);
     let text = render(&a);
     for expected in [
-        r#"span_name="a",span_kind="SPAN_KIND_INTERNAL",status_code="STATUS_CODE_UNSET""#,
-        r#"span_name="b",span_kind="SPAN_KIND_CLIENT",status_code="STATUS_CODE_OK""#,
-        r#"span_name="c",span_kind="SPAN_KIND_PRODUCER""#,
-        r#"span_name="d",span_kind="SPAN_KIND_CONSUMER""#,
+        r#"span_kind="SPAN_KIND_INTERNAL",span_name="a",status_code="STATUS_CODE_UNSET""#,
+        r#"span_kind="SPAN_KIND_CLIENT",span_name="b",status_code="STATUS_CODE_OK""#,
+        r#"span_kind="SPAN_KIND_PRODUCER",span_name="c""#,
+        r#"span_kind="SPAN_KIND_CONSUMER",span_name="d""#,
     ] {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }
@@ -351,7 +388,7 @@ fn database_client_spans_make_an_edge_to_the_database() {
 
 #[test]
 fn unpaired_halves_expire_into_unpaired_counts_or_virtual_nodes() {
-    let a = Aggregator::new("checkout".to_owned(), Duration::ZERO);
+    let a = Aggregator::new("checkout".to_owned(), target(), Duration::ZERO);
     a.observe(&[
         spec("handle", SpanKind::Server, 1.0).ids(4, 40, 99).build(),
         spec("charge", SpanKind::Client, 2.0)
