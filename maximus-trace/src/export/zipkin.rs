@@ -236,3 +236,92 @@ fn json_value(value: &Value) -> serde_json::Value {
 fn micros(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_micros() as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::time::Duration;
+
+    use opentelemetry::trace::{Event, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    use opentelemetry::{InstrumentationScope, KeyValue};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    use super::*;
+
+    fn data(kind: SpanKind, status: Status) -> SpanData {
+        let start = UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_000);
+        let mut events = SpanEvents::default();
+        events.events.push(Event::new(
+            "exception",
+            start + Duration::from_micros(10),
+            vec![KeyValue::new("exception.type", "PaymentDeclined")],
+            0,
+        ));
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(0x0af7651916cd43dd8448eb211c80319c),
+                SpanId::from(0xb7ad6b7169203331),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from(0x00f067aa0ba902b7),
+            parent_span_is_remote: false,
+            span_kind: kind,
+            name: Cow::Borrowed("charge"),
+            start_time: start,
+            end_time: start + Duration::from_micros(1500),
+            attributes: vec![
+                KeyValue::new("http.status_code", 502),
+                KeyValue::new("peer.service", "payments"),
+            ],
+            dropped_attributes_count: 0,
+            events,
+            links: SpanLinks::default(),
+            status,
+            instrumentation_scope: InstrumentationScope::builder("maximus-trace")
+                .with_version("0.1.0")
+                .build(),
+        }
+    }
+
+    fn json(data: &SpanData) -> serde_json::Value {
+        serde_json::to_value(span(data, "checkout")).unwrap()
+    }
+
+    #[test]
+    fn a_span_carries_its_service_ids_times_and_kind() {
+        let span = json(&data(SpanKind::Client, Status::Unset));
+        assert_eq!(span["localEndpoint"]["serviceName"], "checkout");
+        assert_eq!(span["remoteEndpoint"]["serviceName"], "payments");
+        assert_eq!(span["traceId"], "0af7651916cd43dd8448eb211c80319c");
+        assert_eq!(span["id"], "b7ad6b7169203331");
+        assert_eq!(span["parentId"], "00f067aa0ba902b7");
+        assert_eq!(span["kind"], "CLIENT");
+        assert_eq!(span["timestamp"], 1_700_000_000_000_000u64);
+        assert_eq!(span["duration"], 1500);
+        assert_eq!(span["tags"]["http.status_code"], "502");
+        assert_eq!(span["tags"]["otel.scope.name"], "maximus-trace");
+    }
+
+    #[test]
+    fn internal_spans_have_no_kind_and_roots_no_parent() {
+        let mut root = data(SpanKind::Internal, Status::Unset);
+        root.parent_span_id = SpanId::INVALID;
+        let span = json(&root);
+        assert!(span.get("kind").is_none(), "{span}");
+        assert!(span.get("parentId").is_none(), "{span}");
+    }
+
+    #[test]
+    fn an_error_is_an_error_tag_with_the_description_and_events_are_annotations() {
+        let span = json(&data(SpanKind::Server, Status::error("card declined")));
+        assert_eq!(span["tags"]["error"], "card declined");
+        assert_eq!(span["tags"]["otel.status_code"], "ERROR");
+        assert_eq!(
+            span["annotations"][0]["value"],
+            r#""exception": {"exception.type":"PaymentDeclined"}"#
+        );
+        assert_eq!(span["annotations"][0]["timestamp"], 1_700_000_000_000_010u64);
+    }
+}
