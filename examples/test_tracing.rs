@@ -71,7 +71,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "   arousal {:.2} ({}), {} TIG nodes, health {}",
             state.arousal_level,
             state.arousal_classification,
-            state.tig_metrics.node_count,
+            state
+                .tig_metrics
+                .node_count()
+                .map_or_else(|| "?".to_owned(), |n| n.to_string()),
             state.system_health
         ),
         Err(e) => println!("   failed: {e}"),

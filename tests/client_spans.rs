@@ -238,7 +238,16 @@ fn blocking_client_is_traced_the_same_way() {
     {
         let _outer = maximus_trace::span!("sync_caller");
         assert_eq!(client.health().unwrap().status, "healthy");
-        assert!(client.consciousness().get_state().unwrap().tig_metrics.node_count > 0);
+        assert!(
+            client
+                .consciousness()
+                .get_state()
+                .unwrap()
+                .tig_metrics
+                .node_count()
+                .unwrap_or(0)
+                > 0
+        );
     }
     guard.force_flush().unwrap();
     let spans = exporter.get_finished_spans().unwrap();

@@ -21,12 +21,24 @@ pub struct Error {
 #[derive(Debug)]
 pub(crate) enum Kind {
     Builder(String),
-    Connect { attempts: u32 },
+    Connect {
+        attempts: u32,
+    },
     Timeout,
-    Api { status: StatusCode, body: String },
-    Decode(String),
+    Api {
+        status: StatusCode,
+        body: String,
+    },
+    /// The body is not the documented JSON; `field` is the path of the culprit when known
+    /// (`tig_metrics.density`, `events[2].timestamp`).
+    Decode {
+        field: Option<String>,
+        why: String,
+    },
     Range(RangeViolation),
-    TooLarge { limit: usize },
+    TooLarge {
+        limit: usize,
+    },
     Request,
 }
 
@@ -37,7 +49,13 @@ impl fmt::Display for Kind {
             Kind::Connect { attempts } => write!(f, "could not connect after {attempts} attempts"),
             Kind::Timeout => f.write_str("request timed out"),
             Kind::Api { status, body } => write!(f, "API error {status}: {}", preview(body)),
-            Kind::Decode(why) => write!(f, "response does not decode: {why}"),
+            Kind::Decode {
+                field: Some(field),
+                why,
+            } => {
+                write!(f, "response does not decode: at `{field}`: {why}")
+            }
+            Kind::Decode { field: None, why } => write!(f, "response does not decode: {why}"),
             Kind::Range(v) => write!(
                 f,
                 "response does not decode: field `{}` = {} is out of range (expected {})",
@@ -95,7 +113,7 @@ impl Error {
     pub fn is_decode(&self) -> bool {
         matches!(
             self.kind,
-            Kind::Decode(_) | Kind::Range(_) | Kind::TooLarge { .. }
+            Kind::Decode { .. } | Kind::Range(_) | Kind::TooLarge { .. }
         )
     }
 
@@ -120,10 +138,12 @@ impl Error {
         }
     }
 
-    /// The out-of-range field of a decode error, e.g. `arousal_level`.
+    /// The field a decode error is about, as a path: out of range (`arousal_level`),
+    /// missing, or of the wrong type (`tig_metrics.density`, `events[2].timestamp`).
     pub fn field(&self) -> Option<&str> {
         match &self.kind {
             Kind::Range(v) => Some(&v.field),
+            Kind::Decode { field, .. } => field.as_deref(),
             _ => None,
         }
     }

@@ -242,7 +242,9 @@ async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<
     }
 }
 
-fn decode<T>(bytes: &[u8], method: &Method, shown_url: &str) -> Result<T>
+/// Decodes a response body as `T` and checks its documented ranges; errors name the
+/// culprit's path.
+pub(crate) fn decode<T>(bytes: &[u8], method: &Method, shown_url: &str) -> Result<T>
 where
     T: serde::de::DeserializeOwned + Validate,
 {
@@ -250,16 +252,29 @@ where
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        let why = if path == "." {
-            inner.to_string()
-        } else {
-            format!("at `{path}`: {inner}")
-        };
-        fail(Kind::Decode(why))
+        let why = e.into_inner().to_string();
+        fail(Kind::Decode {
+            field: culprit(&path, &why),
+            why,
+        })
     })?;
     value.validate().map_err(|v| fail(Kind::Range(v)))?;
     Ok(value)
+}
+
+/// The path of what a decode error is about: where it happened, or, for a missing field
+/// (reported at its parent), the parent's path and the field (`missing field `x``, serde's
+/// wording).
+fn culprit(path: &str, why: &str) -> Option<String> {
+    let parent = (path != ".").then_some(path);
+    let missing = why
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (parent, missing) {
+        (Some(parent), Some(field)) => Some(format!("{parent}.{field}")),
+        (None, Some(field)) => Some(field.to_owned()),
+        (parent, None) => parent.map(str::to_owned),
+    }
 }
 
 /// reqwest errors print the full URL, which may hold secrets; keep only the cause.

@@ -105,8 +105,13 @@ impl EventStream {
             if data.is_empty() {
                 continue;
             }
-            let event = serde_json::from_str::<GovernanceEvent>(&data.join("\n"))
-                .map_err(|e| Error::new(Kind::Decode(format!("stream event: {e}")), "GET", &self.url));
+            let event = serde_json::from_str::<GovernanceEvent>(&data.join("\n")).map_err(|e| {
+                let kind = Kind::Decode {
+                    field: None,
+                    why: format!("stream event: {e}"),
+                };
+                Error::new(kind, "GET", &self.url)
+            });
             match &event {
                 Ok(ev) => self
                     .span

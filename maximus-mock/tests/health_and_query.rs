@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_rfc3339, assert_unit_interval, get, get_json, post, post_json};
+use common::{assert_isoformat, assert_unit_interval, get, get_json, post, post_json};
 use maximus_mock::MockMaximus;
 use serde_json::{Value, json};
 
@@ -31,15 +31,16 @@ async fn query_answers_with_documented_fields_and_ranges() {
     assert!(answer["final_response"].as_str().unwrap().contains("WS-0142"));
     assert_unit_interval(&answer, "confidence_score");
     assert!(answer["processing_time_seconds"].as_f64().unwrap() > 0.0);
-    assert_rfc3339(&answer["timestamp"]);
-    assert!(answer["raw_reasoning_output"].is_string());
+    assert_isoformat(&answer["timestamp"]);
+    // The reasoning engine's output is any JSON; the service sends an object.
+    assert!(answer["raw_reasoning_output"].is_object());
     let tools = answer["tool_execution_results"].as_array().unwrap();
     assert!(
         tools
             .iter()
             .all(|t| t["tool_name"].is_string() && t["status"] == "success")
     );
-    assert!(!answer["reflection_notes"].as_array().unwrap().is_empty());
+    assert!(!answer["reflection_notes"].as_str().unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -1,62 +1,222 @@
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::{RangeViolation, Validate, non_negative, unit};
+use super::{ArousalClassification, RangeViolation, SystemHealth, Timestamp, Validate, non_negative, unit};
 
 /// `GET /api/consciousness/state`.
+///
+/// Unknown fields are ignored; `tig_metrics` is open (see [`TigMetrics`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConsciousnessState {
-    /// RFC 3339.
-    pub timestamp: String,
-    /// Whether the global workspace is igniting.
+    /// When the state was read (the service writes it without an offset, in UTC).
+    pub timestamp: Timestamp,
+    /// Whether the global workspace (ESGT) is running.
     pub esgt_active: bool,
     /// 0..=1.
     pub arousal_level: f64,
-    /// `relaxed`, `alert`, ...
-    pub arousal_classification: String,
-    /// The fabric's graph metrics.
+    /// The band `arousal_level` falls in (`relaxed`, ...).
+    pub arousal_classification: ArousalClassification,
+    /// The TIG fabric's graph metrics.
     pub tig_metrics: TigMetrics,
-    /// Events seen recently.
+    /// ESGT events in the service's recent history.
     pub recent_events_count: u64,
-    /// `HEALTHY`, ...
-    pub system_health: String,
+    /// `HEALTHY`, `DEGRADED`, ...
+    pub system_health: SystemHealth,
+    /// ESGT statistics, when the service includes them (any JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub esgt_stats: Option<serde_json::Value>,
+    /// Global coherence, 0..=1, when the service includes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coherence: Option<f64>,
 }
 
-/// Graph metrics of the TIG fabric.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
+/// The TIG fabric's graph metrics: an open object (the service adds metrics as it grows, and
+/// sends whatever its fabric reports). Every field is kept; the ones this client knows are
+/// checked for type (and range) when decoded and read through typed accessors.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TigMetrics {
-    pub node_count: u64,
-    pub edge_count: u64,
+    fields: serde_json::Map<String, Value>,
+}
+
+/// A known TIG field and the type its value must have.
+enum Known {
+    Count,
+    Number,
+    Flag,
+    Time,
+}
+
+fn known_tig_field(key: &str) -> Option<Known> {
+    Some(match key {
+        "node_count" | "edge_count" | "min_path_redundancy" => Known::Count,
+        "density"
+        | "avg_clustering_coefficient"
+        | "avg_path_length"
+        | "algebraic_connectivity"
+        | "effective_connectivity_index"
+        | "avg_latency_us"
+        | "max_latency_us"
+        | "total_bandwidth_gbps" => Known::Number,
+        "has_feed_forward_bottlenecks" => Known::Flag,
+        "last_update" => Known::Time,
+        _ => return None,
+    })
+}
+
+impl TigMetrics {
+    /// Any field, as sent (known ones normalised: `last_update` as RFC 3339).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.fields.get(key).filter(|v| !v.is_null())
+    }
+
+    /// Every field.
+    pub fn as_map(&self) -> &serde_json::Map<String, Value> {
+        &self.fields
+    }
+
+    fn number(&self, key: &str) -> Option<f64> {
+        self.get(key).and_then(Value::as_f64)
+    }
+
+    /// Nodes of the fabric.
+    pub fn node_count(&self) -> Option<u64> {
+        self.get("node_count").and_then(Value::as_u64)
+    }
+
+    /// Edges of the fabric.
+    pub fn edge_count(&self) -> Option<u64> {
+        self.get("edge_count").and_then(Value::as_u64)
+    }
+
+    /// Edges over possible edges, 0..=1.
+    pub fn density(&self) -> Option<f64> {
+        self.number("density")
+    }
+
     /// 0..=1.
-    pub density: f64,
-    /// 0..=1.
-    pub avg_clustering_coefficient: f64,
-    pub avg_path_length: f64,
-    pub algebraic_connectivity: f64,
-    pub effective_connectivity_index: f64,
-    pub has_feed_forward_bottlenecks: bool,
-    #[serde(default)]
-    pub bottleneck_locations: Vec<serde_json::Value>,
-    pub min_path_redundancy: u64,
-    pub avg_latency_us: f64,
-    pub max_latency_us: f64,
-    pub total_bandwidth_gbps: f64,
-    pub last_update: String,
+    pub fn avg_clustering_coefficient(&self) -> Option<f64> {
+        self.number("avg_clustering_coefficient")
+    }
+
+    /// Mean shortest path, in hops.
+    pub fn avg_path_length(&self) -> Option<f64> {
+        self.number("avg_path_length")
+    }
+
+    /// The graph Laplacian's second eigenvalue.
+    pub fn algebraic_connectivity(&self) -> Option<f64> {
+        self.number("algebraic_connectivity")
+    }
+
+    /// Effective connectivity index.
+    pub fn effective_connectivity_index(&self) -> Option<f64> {
+        self.number("effective_connectivity_index")
+    }
+
+    /// Whether feed-forward bottlenecks were found.
+    pub fn has_feed_forward_bottlenecks(&self) -> Option<bool> {
+        self.get("has_feed_forward_bottlenecks").and_then(Value::as_bool)
+    }
+
+    /// Fewest disjoint paths between two nodes.
+    pub fn min_path_redundancy(&self) -> Option<u64> {
+        self.get("min_path_redundancy").and_then(Value::as_u64)
+    }
+
+    /// Mean link latency, microseconds.
+    pub fn avg_latency_us(&self) -> Option<f64> {
+        self.number("avg_latency_us")
+    }
+
+    /// Worst link latency, microseconds.
+    pub fn max_latency_us(&self) -> Option<f64> {
+        self.number("max_latency_us")
+    }
+
+    /// Total bandwidth, Gbit/s.
+    pub fn total_bandwidth_gbps(&self) -> Option<f64> {
+        self.number("total_bandwidth_gbps")
+    }
+
+    /// When the fabric last updated these metrics (sent as text or Unix seconds).
+    pub fn last_update(&self) -> Option<Timestamp> {
+        self.get("last_update")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse().ok())
+    }
+}
+
+impl Serialize for TigMetrics {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.fields.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for TigMetrics {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(TigVisitor)
+    }
+}
+
+struct TigVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TigVisitor {
+    type Value = TigMetrics;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object of TIG metrics")
+    }
+
+    /// Known fields are read as their type through the map (so a decode error's path names
+    /// the field, `tig_metrics.density`); the others are kept as they are.
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TigMetrics, A::Error> {
+        use serde::de::Error as _;
+        let mut fields = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let as_json = |v: Result<Value, serde_json::Error>| v.map_err(A::Error::custom);
+            let value = match known_tig_field(&key) {
+                Some(Known::Count) => as_json(serde_json::to_value(map.next_value::<Option<u64>>()?))?,
+                Some(Known::Number) => as_json(serde_json::to_value(map.next_value::<Option<f64>>()?))?,
+                Some(Known::Flag) => as_json(serde_json::to_value(map.next_value::<Option<bool>>()?))?,
+                Some(Known::Time) => as_json(serde_json::to_value(map.next_value::<Option<Timestamp>>()?))?,
+                None => map.next_value::<Value>()?,
+            };
+            fields.insert(key, value);
+        }
+        Ok(TigMetrics { fields })
+    }
 }
 
 impl Validate for ConsciousnessState {
     fn validate(&self) -> Result<(), RangeViolation> {
         unit("arousal_level", self.arousal_level)?;
+        if let Some(coherence) = self.coherence {
+            unit("coherence", coherence)?;
+        }
         let t = &self.tig_metrics;
-        unit("tig_metrics.density", t.density)?;
-        unit(
-            "tig_metrics.avg_clustering_coefficient",
-            t.avg_clustering_coefficient,
-        )?;
-        non_negative("tig_metrics.avg_path_length", t.avg_path_length)?;
-        non_negative("tig_metrics.avg_latency_us", t.avg_latency_us)?;
-        non_negative("tig_metrics.max_latency_us", t.max_latency_us)?;
-        non_negative("tig_metrics.total_bandwidth_gbps", t.total_bandwidth_gbps)
+        type Check = fn(&str, f64) -> Result<(), RangeViolation>;
+        let checks: [(&str, Option<f64>, Check); 6] = [
+            ("tig_metrics.density", t.density(), unit),
+            (
+                "tig_metrics.avg_clustering_coefficient",
+                t.avg_clustering_coefficient(),
+                unit,
+            ),
+            ("tig_metrics.avg_path_length", t.avg_path_length(), non_negative),
+            ("tig_metrics.avg_latency_us", t.avg_latency_us(), non_negative),
+            ("tig_metrics.max_latency_us", t.max_latency_us(), non_negative),
+            (
+                "tig_metrics.total_bandwidth_gbps",
+                t.total_bandwidth_gbps(),
+                non_negative,
+            ),
+        ];
+        for (field, value, check) in checks {
+            if let Some(value) = value {
+                check(field, value)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -65,22 +225,29 @@ impl Validate for ConsciousnessState {
 pub struct ArousalState {
     /// 0..=1.
     pub arousal: f64,
-    /// The classification of `arousal`.
-    pub level: String,
-    /// 0..=1.
-    pub baseline: f64,
-    /// Contribution of needs.
-    pub need_contribution: f64,
-    /// Contribution of time.
-    pub temporal_contribution: f64,
-    /// RFC 3339.
-    pub timestamp: String,
+    /// The band of `arousal`.
+    pub level: ArousalClassification,
+    /// 0..=1, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
+    /// Contribution of needs, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub need_contribution: Option<f64>,
+    /// Contribution of time, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporal_contribution: Option<f64>,
+    /// When it was read, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
 }
 
 impl Validate for ArousalState {
     fn validate(&self) -> Result<(), RangeViolation> {
         unit("arousal", self.arousal)?;
-        unit("baseline", self.baseline)
+        match self.baseline {
+            Some(baseline) => unit("baseline", baseline),
+            None => Ok(()),
+        }
     }
 }
 
@@ -113,38 +280,99 @@ impl Validate for SafetyStatus {
 pub struct EsgtEvent {
     /// Its id.
     pub event_id: String,
-    /// What kind of ignition.
-    pub event_type: String,
-    /// RFC 3339.
-    pub timestamp: String,
+    /// When it happened.
+    pub timestamp: Timestamp,
     /// Whether ignition succeeded.
     pub success: bool,
+    /// What triggered it (the mock's event type; the service describes it by `salience`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    /// Novelty, relevance, urgency, ... of the content that ignited, 0..=1 each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salience: Option<serde_json::Map<String, Value>>,
+    /// Phase coherence reached, 0..=1 (none when ignition failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coherence: Option<f64>,
+    /// How long ignition took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<f64>,
+    /// Nodes that took part.
+    #[serde(
+        default,
+        alias = "participating_nodes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub nodes_participating: Option<u64>,
+    /// Why ignition failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Everything else the server sent.
     #[serde(flatten)]
-    pub details: serde_json::Map<String, serde_json::Value>,
+    pub details: serde_json::Map<String, Value>,
 }
 
 impl Validate for EsgtEvent {
     fn validate(&self) -> Result<(), RangeViolation> {
-        match self.details.get("coherence").and_then(serde_json::Value::as_f64) {
-            Some(c) => unit("coherence", c),
-            None => Ok(()),
+        if let Some(coherence) = self.coherence {
+            unit("coherence", coherence)?;
         }
+        if let Some(duration) = self.duration_ms {
+            non_negative("duration_ms", duration)?;
+        }
+        Ok(())
     }
 }
 
-/// `GET /api/consciousness/esgt/events`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `GET /api/consciousness/esgt/events`: the service answers with a list (newest last in
+/// its history); an object `{"events": [...]}` is read too.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EsgtEvents {
-    /// Newest first.
+    /// As the service ordered them.
     pub events: Vec<EsgtEvent>,
+}
+
+impl<'de> Deserialize<'de> for EsgtEvents {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(EventsVisitor)
+    }
+}
+
+struct EventsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for EventsVisitor {
+    type Value = EsgtEvents;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of ESGT events, or an object with an `events` list")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<EsgtEvents, A::Error> {
+        let mut events = Vec::new();
+        while let Some(event) = seq.next_element()? {
+            events.push(event);
+        }
+        Ok(EsgtEvents { events })
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<EsgtEvents, A::Error> {
+        let mut events = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "events" {
+                events = Some(map.next_value::<Vec<EsgtEvent>>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        let events = events.ok_or_else(|| serde::de::Error::missing_field("events"))?;
+        Ok(EsgtEvents { events })
+    }
 }
 
 impl Validate for EsgtEvents {
     fn validate(&self) -> Result<(), RangeViolation> {
         for (i, event) in self.events.iter().enumerate() {
             event.validate().map_err(|mut v| {
-                v.field = format!("events[{i}].{}", v.field);
+                v.field = format!("[{i}].{}", v.field);
                 v
             })?;
         }
@@ -159,8 +387,8 @@ pub struct EmergencyShutdown {
     pub status: String,
     /// The reason given.
     pub reason: String,
-    /// RFC 3339.
-    pub timestamp: String,
+    /// When it was initiated.
+    pub timestamp: Timestamp,
 }
 
 impl Validate for EmergencyShutdown {

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{RangeViolation, Validate, non_negative};
+use super::{DecisionStatus, RangeViolation, RiskLevel, Timestamp, Validate, non_negative};
 
 /// A decision waiting for (or given) a human verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12,9 +12,9 @@ pub struct Decision {
     /// Why.
     pub description: String,
     /// `low`, `medium`, `high`, `critical`.
-    pub risk_level: String,
-    /// RFC 3339.
-    pub timestamp: String,
+    pub risk_level: RiskLevel,
+    /// When it was raised.
+    pub timestamp: Timestamp,
     /// Whether an operator must approve.
     pub requires_approval: bool,
     /// The operator it is assigned to.
@@ -22,7 +22,7 @@ pub struct Decision {
     pub operator_id: Option<String>,
     /// `pending`, `approved`, ...
     #[serde(default)]
-    pub status: Option<String>,
+    pub status: Option<DecisionStatus>,
 }
 
 impl Validate for Decision {
@@ -50,11 +50,11 @@ pub struct DecisionResolution {
     /// The decision.
     pub decision_id: String,
     /// `approved`, `rejected`, `escalated`.
-    pub status: String,
+    pub status: DecisionStatus,
     /// Who decided.
     pub operator_id: String,
-    /// RFC 3339.
-    pub timestamp: String,
+    /// When.
+    pub timestamp: Timestamp,
 }
 
 impl Validate for DecisionResolution {
@@ -70,10 +70,10 @@ pub struct Session {
     pub session_id: String,
     /// The operator.
     pub operator_id: String,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339.
-    pub expires_at: String,
+    /// When it began.
+    pub created_at: Timestamp,
+    /// When it ends.
+    pub expires_at: Timestamp,
 }
 
 impl Validate for Session {
@@ -111,9 +111,9 @@ pub struct GovernanceEvent {
     /// `decision_pending`, ...
     #[serde(rename = "type")]
     pub event_type: String,
-    /// RFC 3339.
+    /// When it was sent.
     #[serde(default)]
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Timestamp>,
     /// The decision concerned, if any.
     #[serde(default)]
     pub decision: Option<Decision>,

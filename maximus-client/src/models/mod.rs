@@ -1,22 +1,32 @@
 //! Typed requests and responses of the MAXIMUS API.
 //!
-//! Responses are checked after decoding: a value outside its documented range is a decode
-//! error naming the field, never a silently wrong number.
+//! Decoding follows the robustness principle: fields the client does not know are ignored;
+//! objects the service documents as open (`tig_metrics`, `raw_reasoning_output`,
+//! `tool_execution_results`, health components) are kept as JSON with typed accessors for
+//! the fields the client knows; enumerations are read in any case and keep unknown values
+//! (`Other`); timestamps are read in every form the service writes ([`Timestamp`]); optional
+//! fields that are missing or `null` are `None`. What the client relies on is still checked:
+//! a value outside its documented range, or a known field of the wrong type, is a decode
+//! error naming the field.
 
 mod consciousness;
+mod enums;
 mod governance;
 mod health;
 mod query;
+mod timestamp;
 
 pub use consciousness::{
     ArousalAdjustment, ArousalState, ConsciousnessState, EmergencyShutdown, EsgtEvent, EsgtEvents,
     SafetyStatus, TigMetrics,
 };
+pub use enums::{ArousalClassification, DecisionStatus, HealthStatus, RiskLevel, SystemHealth};
 pub use governance::{
     Decision, DecisionResolution, GovernanceEvent, OperatorStats, PendingDecisions, Session,
 };
 pub use health::HealthResponse;
 pub use query::{QueryRequest, QueryResponse};
+pub use timestamp::{ParseTimestampError, Timestamp};
 
 /// A decoded value that breaks its documented range.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,3 +71,6 @@ fn within(
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

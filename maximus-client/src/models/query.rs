@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::{RangeViolation, Validate, non_negative, unit};
+use super::{RangeViolation, Timestamp, Validate, non_negative, unit};
 
 /// `POST /query` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,17 +24,32 @@ pub struct QueryResponse {
     pub confidence_score: f64,
     /// Server-side processing time.
     pub processing_time_seconds: f64,
-    /// RFC 3339.
-    pub timestamp: String,
-    /// The reasoning trace.
+    /// When the answer was made.
+    pub timestamp: Timestamp,
+    /// The reasoning engine's own output: any JSON, usually an object (steps, thoughts, the
+    /// tools it chose). Open: its shape follows the engine, not this API.
     #[serde(default)]
-    pub raw_reasoning_output: Option<String>,
-    /// What each tool returned.
+    pub raw_reasoning_output: Option<Value>,
+    /// What each tool returned: a list of objects (`tool_name`, `status`, `result`, ...).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub tool_execution_results: Vec<Value>,
+    /// The engine's reflection on its answer, when it made one.
     #[serde(default)]
-    pub tool_execution_results: Vec<serde_json::Value>,
-    /// Self-reflection notes.
-    #[serde(default)]
-    pub reflection_notes: Vec<serde_json::Value>,
+    pub reflection_notes: Option<String>,
+}
+
+impl QueryResponse {
+    /// The name of each tool the engine ran (`tool_name` of each result that has one).
+    pub fn tools_used(&self) -> impl Iterator<Item = &str> {
+        self.tool_execution_results
+            .iter()
+            .filter_map(|r| r.get("tool_name").and_then(Value::as_str))
+    }
+}
+
+/// `null` reads as an empty list.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Value>, D::Error> {
+    Ok(Option::<Vec<Value>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl Validate for QueryResponse {

@@ -59,6 +59,16 @@ impl Fault {
         }
     }
 
+    /// A [`Fault::Status`] answering `code` with `body` verbatim: to replay a
+    /// body recorded from another backend (`Fault::respond(StatusCode::OK, recorded)`).
+    pub fn respond(code: StatusCode, body: impl Into<String>) -> Self {
+        Self::Status {
+            code,
+            body: body.into(),
+            retry_after: None,
+        }
+    }
+
     /// The same fault with a `Retry-After` header; other faults are unchanged.
     #[must_use]
     pub fn with_retry_after(self, seconds: u32) -> Self {

@@ -96,14 +96,15 @@ pub(super) struct EventsQuery {
     limit: Option<usize>,
 }
 
-/// The newest events first, at most `limit` of them.
+/// The newest events first, at most `limit` of them: a bare list, as the
+/// service's `response_model=list[ESGTEventResponse]` answers.
 pub(super) async fn esgt_events(
     State(state): State<Arc<AppState>>,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(EventsQuery { limit }) = query?;
     let events = state.world().recent_events(limit.unwrap_or(DEFAULT_EVENT_LIMIT));
-    Ok(Json(json!({ "events": events })))
+    Ok(Json(json!(events)))
 }
 
 pub(super) async fn metrics(State(state): State<Arc<AppState>>) -> Json<Value> {

@@ -62,14 +62,15 @@ pub(super) async fn query(State(state): State<Arc<AppState>>, body: Bytes) -> Re
         "confidence_score": round(confidence),
         "processing_time_seconds": round(processing),
         "timestamp": clock::now(),
-        "raw_reasoning_output": format!(
-            "Thought: the user asks \"{query}\".\n\
-             Action: knowledge_base_search(query=\"{query}\")\n\
-             Observation: 4 relevant documents.\n\
-             Action: ethical_review(action=\"answer\")\n\
-             Observation: approved.\n\
-             Final: composed answer with confidence {confidence:.2}."
-        ),
+        // The reasoning engine's output, any JSON: an object of its steps.
+        "raw_reasoning_output": {
+            "thought": format!("the user asks \"{query}\""),
+            "steps": [
+                {"action": "knowledge_base_search", "input": query, "observation": "4 relevant documents"},
+                {"action": "ethical_review", "input": "answer", "observation": "approved"},
+            ],
+            "final": format!("composed answer with confidence {confidence:.2}"),
+        },
         "tool_execution_results": [
             {
                 "tool_name": "knowledge_base_search",
@@ -84,10 +85,10 @@ pub(super) async fn query(State(state): State<Arc<AppState>>, body: Bytes) -> Re
                 "result": {"approved": true, "frameworks": ["deontology", "consequentialism"]},
             },
         ],
-        "reflection_notes": [
-            "Answer grounded in 4 retrieved documents; no contradictions found.",
-            format!("Confidence {confidence:.2} calibrated against source agreement."),
-        ],
+        "reflection_notes": format!(
+            "Answer grounded in 4 retrieved documents; no contradictions found. \
+             Confidence {confidence:.2} calibrated against source agreement."
+        ),
     })))
 }
 

@@ -36,14 +36,15 @@ impl Arousal {
         round((self.baseline + self.need_contribution + self.temporal_contribution).clamp(0.0, 1.0))
     }
 
-    /// The named band the level falls in.
+    /// The named band the level falls in, as the service's `ArousalLevel`
+    /// enum writes it (lower case).
     pub(crate) fn classification(&self) -> &'static str {
         match self.level() {
-            l if l < 0.2 => "SLEEP",
-            l if l < 0.4 => "DROWSY",
-            l if l < 0.6 => "RELAXED",
-            l if l < 0.8 => "ALERT",
-            _ => "HYPERALERT",
+            l if l < 0.2 => "sleep",
+            l if l < 0.4 => "drowsy",
+            l if l < 0.6 => "relaxed",
+            l if l < 0.8 => "alert",
+            _ => "hyperalert",
         }
     }
 
@@ -65,17 +66,21 @@ impl Arousal {
     }
 }
 
-/// One ESGT (global workspace ignition) event.
+/// One ESGT (global workspace ignition) event, with the fields of the
+/// service's `ESGTEventResponse` (and the mock's trigger type and data).
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct EsgtEvent {
     pub event_id: String,
-    pub event_type: String,
     pub timestamp: String,
     pub success: bool,
-    /// Phase coherence reached, 0..1.
-    pub coherence: f64,
-    pub participating_nodes: u32,
+    pub salience: Value,
+    /// Phase coherence reached, 0..1; none when ignition failed.
+    pub coherence: Option<f64>,
     pub duration_ms: f64,
+    pub nodes_participating: u32,
+    /// Why ignition failed.
+    pub reason: Option<String>,
+    pub event_type: String,
     pub data: Value,
 }
 
@@ -95,7 +100,8 @@ pub(crate) struct TigMetrics {
     pub avg_latency_us: f64,
     pub max_latency_us: f64,
     pub total_bandwidth_gbps: f64,
-    pub last_update: String,
+    /// `time.time()` of the fabric's last update: Unix seconds.
+    pub last_update: f64,
 }
 
 impl TigMetrics {
@@ -115,7 +121,7 @@ impl TigMetrics {
             avg_latency_us: 12.4,
             max_latency_us: 48.7,
             total_bandwidth_gbps: 184.7,
-            last_update: clock::now(),
+            last_update: clock::unix_seconds(),
         }
     }
 }
@@ -138,22 +144,25 @@ impl World {
     /// Ignites the global workspace; fails once the system is shut down.
     pub(crate) fn trigger_esgt(&mut self, event_type: &str, data: Value) -> EsgtEvent {
         let success = self.shutdown.is_none();
+        let salience = json!({
+            "novelty": round(self.ids.between(0.5, 0.95)),
+            "relevance": round(self.ids.between(0.5, 0.95)),
+            "urgency": round(self.ids.between(0.2, 0.8)),
+        });
         let event = EsgtEvent {
             event_id: self.ids.uuid(),
-            event_type: event_type.to_owned(),
             timestamp: clock::now(),
             success,
-            coherence: if success {
-                round(self.ids.between(0.72, 0.96))
-            } else {
-                0.0
-            },
-            participating_nodes: if success {
+            salience,
+            coherence: success.then(|| round(self.ids.between(0.72, 0.96))),
+            duration_ms: round(self.ids.between(95.0, 240.0)),
+            nodes_participating: if success {
                 self.ids.between(42.0, 88.0) as u32
             } else {
                 0
             },
-            duration_ms: round(self.ids.between(95.0, 240.0)),
+            reason: (!success).then(|| "emergency shutdown in effect".to_owned()),
+            event_type: event_type.to_owned(),
             data,
         };
         self.esgt_events.push(event.clone());
@@ -206,7 +215,7 @@ impl World {
         let avg_coherence = if successes.is_empty() {
             0.0
         } else {
-            successes.iter().map(|e| e.coherence).sum::<f64>() / successes.len() as f64
+            successes.iter().filter_map(|e| e.coherence).sum::<f64>() / successes.len() as f64
         };
         json!({
             "timestamp": clock::now(),

@@ -44,6 +44,33 @@ pub fn assert_unit_interval(value: &Value, field: &str) {
 }
 
 /// RFC 3339 in UTC as the mock writes it: `2024-05-01T12:00:00.123456Z`.
+/// A timestamp as Python's `datetime.now().isoformat()` writes it: microseconds, no offset.
+pub fn assert_isoformat(value: &Value) {
+    let text = value.as_str().unwrap_or_else(|| panic!("{value} is a string"));
+    let bytes = text.as_bytes();
+    assert!(
+        text.len() == 26
+            && bytes[4] == b'-'
+            && bytes[7] == b'-'
+            && bytes[10] == b'T'
+            && bytes[13] == b':'
+            && bytes[16] == b':'
+            && bytes[19] == b'.'
+            && text[20..].bytes().all(|b| b.is_ascii_digit()),
+        "{text} is isoformat() without an offset"
+    );
+}
+
+/// Unix seconds (`time.time()`) within a day of now.
+pub fn assert_unix_seconds(value: &Value) {
+    let seconds = value.as_f64().unwrap_or_else(|| panic!("{value} is a number"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((seconds - now).abs() < 86_400.0, "{seconds} is about now ({now})");
+}
+
 pub fn assert_rfc3339(value: &Value) {
     let text = value.as_str().unwrap_or_else(|| panic!("{value} is a string"));
     let bytes = text.as_bytes();
