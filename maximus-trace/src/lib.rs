@@ -38,6 +38,7 @@ pub mod redact;
 mod sampling;
 mod span;
 mod stats;
+mod tracestate;
 #[cfg(feature = "tracing")]
 pub mod tracing_layer;
 mod value;
