@@ -4,7 +4,6 @@
 //! `uberctx-*` baggage) when `OTEL_PROPAGATORS` names `jaeger`. Malformed, truncated,
 //! oversized or all-zero headers are ignored: the next span simply starts a new trace.
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -12,12 +11,12 @@ use http::{HeaderMap, HeaderValue};
 use opentelemetry::Context;
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::TraceState;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::BaggagePropagator;
 
 use crate::config::Propagators;
 use crate::engine::{Inherited, Parent, SpanId, SpanIds, TraceId, local};
+use crate::tracestate::TraceState;
 
 /// Header names, built once (a `&str` name is parsed on every insert).
 const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
@@ -104,7 +103,8 @@ fn inject_parent(parent: &Parent, headers: &mut HeaderMap) {
     if active(TRACE_CONTEXT) {
         headers.insert(TRACEPARENT, traceparent(ids));
         if let Some(state) = Inherited::trace_state(&parent.inherited) {
-            if let Ok(value) = HeaderValue::from_str(&state.header()) {
+            // Valid by the W3C grammar (checked when received), so a valid header value.
+            if let Ok(value) = HeaderValue::from_str(state.header()) {
                 headers.insert(TRACESTATE, value);
             }
         }
@@ -131,20 +131,6 @@ const HEX_PAIRS: [[u8; 2]; 256] = {
     }
     pairs
 };
-
-/// Every `tracestate` header, in order, as one list: W3C allows the list to arrive split
-/// over several headers, combined as RFC 9110 §5.3 says (joined with commas). `None` when
-/// there is none, or one is not visible ASCII (then the whole state is dropped, as for a
-/// malformed single header).
-fn joined_tracestate(headers: &HeaderMap) -> Option<String> {
-    let mut values = headers.get_all("tracestate").iter();
-    let mut joined = values.next()?.to_str().ok()?.to_owned();
-    for value in values {
-        joined.push(',');
-        joined.push_str(value.to_str().ok()?);
-    }
-    Some(joined)
-}
 
 /// `00-{trace id}-{span id}-{flags}`.
 fn traceparent(ids: SpanIds) -> HeaderValue {
@@ -177,7 +163,9 @@ pub fn extract(headers: &HeaderMap) -> RemoteParent {
     if active(TRACE_CONTEXT) {
         if let Some(parsed) = traceparent_ids(headers) {
             ids = Some(parsed);
-            trace_state = joined_tracestate(headers).and_then(|v| TraceState::from_str(&v).ok());
+            // Every `tracestate` header, in order (W3C, RFC 9110 list combination); an
+            // invalid list is discarded whole, the `traceparent` kept.
+            trace_state = TraceState::parse(headers.get_all(TRACESTATE).iter().map(HeaderValue::as_bytes));
         }
     }
     if ids.is_none() && active(JAEGER) {

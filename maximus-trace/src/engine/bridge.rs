@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::Context;
 use opentelemetry::baggage::BaggageExt;
-use opentelemetry::trace::{TraceContextExt, TraceState};
+use opentelemetry::trace::TraceContextExt;
 
 use super::frame::{Frame, Inherited, Parent, copy_baggage};
 use super::ids::SpanIds;
@@ -55,7 +55,10 @@ pub(crate) fn parent_of(cx: &Context) -> Option<Parent> {
     let baggage = (!baggage.is_empty()).then(|| copy_baggage(baggage));
     Some(Parent {
         ids: SpanIds::from_otel(sc),
-        inherited: Inherited::shared(Some(sc.trace_state().clone()), baggage),
+        inherited: Inherited::shared(
+            crate::tracestate::TraceState::from_otel(sc.trace_state()),
+            baggage,
+        ),
     })
 }
 
@@ -70,8 +73,8 @@ pub(crate) fn attach(frame: &mut Frame) {
 /// An OpenTelemetry context whose span has `ids` (not recording: its record is ours).
 pub(crate) fn context_of(ids: SpanIds, inherited: &Option<Arc<Inherited>>) -> Context {
     let trace_state = Inherited::trace_state(inherited)
-        .cloned()
-        .unwrap_or_else(TraceState::default);
+        .map(crate::tracestate::TraceState::to_otel)
+        .unwrap_or_default();
     let cx = Context::new().with_remote_span_context(ids.to_otel(trace_state));
     match inherited.as_ref().and_then(|i| i.baggage.as_ref()) {
         Some(baggage) => cx.with_baggage(copy_baggage(baggage)),

@@ -4,10 +4,10 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use opentelemetry::baggage::Baggage;
-use opentelemetry::trace::TraceState;
 
 use super::cell::SpanCell;
 use super::ids::SpanIds;
+use crate::tracestate::TraceState;
 
 /// A copy of `baggage` (the type is not `Clone`).
 pub(crate) fn copy_baggage(baggage: &Baggage) -> Baggage {
@@ -28,7 +28,6 @@ pub(crate) struct Inherited {
 impl Inherited {
     /// `None` when there is nothing to carry.
     pub(crate) fn shared(trace_state: Option<TraceState>, baggage: Option<Baggage>) -> Option<Arc<Self>> {
-        let trace_state = trace_state.filter(|t| !t.header().is_empty());
         let baggage = baggage.filter(|b| !b.is_empty());
         (trace_state.is_some() || baggage.is_some()).then(|| Arc::new(Inherited { trace_state, baggage }))
     }

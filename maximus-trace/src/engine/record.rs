@@ -5,7 +5,7 @@
 //! in buffers: names and keys are [`SmallStr`]s, and everything most spans never use (events,
 //! links, a status, trace state, drop counts) sits behind one optional box.
 
-use opentelemetry::trace::TraceState;
+use crate::tracestate::TraceState;
 
 use super::clock::Ticks;
 use super::ids::{SpanId, SpanIds, TraceId};

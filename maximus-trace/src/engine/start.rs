@@ -12,6 +12,7 @@ use super::record::{LinkRecord, More, Start, convert_attributes};
 use super::small_str::SmallStr;
 use crate::pipeline::Pipeline;
 use crate::span::SpanKind;
+use crate::tracestate::TraceState;
 use crate::value::KeyValue;
 
 /// The outcome of a start.
@@ -128,7 +129,11 @@ fn ask_custom(
     let otel_links: Vec<opentelemetry::trace::Link> = links
         .iter()
         .map(|l| {
-            let trace_state = l.trace_state.clone().unwrap_or_default();
+            let trace_state = l
+                .trace_state
+                .as_ref()
+                .map(TraceState::to_otel)
+                .unwrap_or_default();
             opentelemetry::trace::Link::with_context(l.ids.to_otel(trace_state))
         })
         .collect();
@@ -145,7 +150,7 @@ fn ask_custom(
         .as_ref()
         .and_then(|i| i.baggage.as_ref())
         .map(super::frame::copy_baggage);
-    let inherited = Inherited::shared(Some(result.trace_state), baggage);
+    let inherited = Inherited::shared(TraceState::from_otel(&result.trace_state), baggage);
     let sampled = match result.decision {
         SamplingDecision::Drop => return Begin::Unrecorded(ids, inherited),
         SamplingDecision::RecordOnly => false,

@@ -63,11 +63,14 @@ impl Converter {
         let mut span_links = SpanLinks::default();
         span_links.links = links
             .into_iter()
-            .map(|l| Link::with_context(l.ids.to_otel(l.trace_state.unwrap_or_default())))
+            .map(|l| {
+                let state = l.trace_state.as_ref().map(crate::tracestate::TraceState::to_otel);
+                Link::with_context(l.ids.to_otel(state.unwrap_or_default()))
+            })
             .collect();
         span_links.dropped_count = dropped_links;
         SpanData {
-            span_context: ids.to_otel(trace_state.unwrap_or_else(TraceState::default)),
+            span_context: ids.to_otel(trace_state.map_or_else(TraceState::default, |s| s.to_otel())),
             parent_span_id: record.parent_id.to_otel(),
             parent_span_is_remote: record.parent_remote,
             span_kind: record.kind.into_otel(),

@@ -162,9 +162,10 @@ fn trace_state(more: &More) -> Option<String> {
     state_header(more.trace_state.as_ref())
 }
 
-/// The `tracestate` header of a span or link; `None` when there is none to send.
-fn state_header(state: Option<&opentelemetry::trace::TraceState>) -> Option<String> {
-    state.map(|s| s.header()).filter(|s| !s.is_empty())
+/// The `tracestate` header of a span or link, as received (valid by the W3C grammar; the
+/// OpenTelemetry type would drop members its stricter rules refuse).
+fn state_header(state: Option<&crate::tracestate::TraceState>) -> Option<String> {
+    state.map(|s| s.header().to_owned())
 }
 
 /// `Span.SpanKind`: internal 1, server 2, client 3, producer 4, consumer 5.
