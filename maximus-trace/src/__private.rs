@@ -147,6 +147,8 @@ pub fn attribute_ref<V: ToValue + ?Sized>(key: &'static str, value: &V) -> KeyVa
     KeyValue::new(key, value.to_value())
 }
 
+pub use crate::error::force_backtraces;
+
 /// Marks the span failed when the function returned `Err`.
 pub fn record_result<T, E: Display>(span: &Span, result: &Result<T, E>) {
     if let Err(error) = result {
@@ -158,15 +160,7 @@ fn record_err<E: Display>(span: &Span, error: &E) {
     if !span.is_recording() {
         return;
     }
-    let message = error.to_string();
-    span.add_event(
-        "exception",
-        [
-            KeyValue::new("exception.type", std::any::type_name::<E>()),
-            KeyValue::new("exception.message", message.clone()),
-        ],
-    );
-    span.set_status(crate::Status::error(message));
+    span.record_exception(crate::error::Exception::of_display::<E>(error.to_string()));
 }
 
 /// The span of an `async fn` call, started now under the current span (or, with nothing

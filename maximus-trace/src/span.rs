@@ -157,6 +157,15 @@ impl Span {
         Span { handle: None }
     }
 
+    /// Records a failure: an `exception` event and status ERROR with its message.
+    pub(crate) fn record_exception(&self, exception: crate::error::Exception) {
+        if let Some(h) = self.recorded() {
+            let status = Status::error(exception.message().to_owned());
+            h.apply(Op::AddEvent(EventRecord::exception(exception)));
+            h.apply(Op::SetStatus(status));
+        }
+    }
+
     pub(crate) fn from_handle(handle: Handle) -> Self {
         Span { handle: Some(handle) }
     }

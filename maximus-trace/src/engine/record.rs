@@ -102,6 +102,9 @@ pub(crate) struct EventRecord {
     pub time: Ticks,
     pub attributes: Vec<Attr>,
     pub dropped_attributes: u32,
+    /// An `exception` event's error, rendered into attributes (before `attributes`) on the
+    /// export thread.
+    pub exception: Option<Box<crate::error::Exception>>,
 }
 
 impl EventRecord {
@@ -117,7 +120,25 @@ impl EventRecord {
             time: super::clock::now(),
             attributes,
             dropped_attributes,
+            exception: None,
         }
+    }
+
+    /// The `exception` event of an error.
+    pub(crate) fn exception(exception: crate::error::Exception) -> Self {
+        EventRecord {
+            name: "exception".into(),
+            time: super::clock::now(),
+            attributes: Vec::new(),
+            dropped_attributes: 0,
+            exception: Some(Box::new(exception)),
+        }
+    }
+
+    /// Its attributes: the exception's first, then the others.
+    pub(crate) fn all_attributes(&self) -> impl Iterator<Item = &Attr> {
+        let exception = self.exception.as_deref().map(crate::error::Exception::attributes);
+        exception.into_iter().flatten().chain(&self.attributes)
     }
 }
 

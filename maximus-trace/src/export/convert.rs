@@ -87,10 +87,11 @@ impl Converter {
     }
 
     fn event(&self, event: EventRecord) -> Event {
+        let attributes = event.all_attributes().cloned().map(Attr::into_otel).collect();
         Event::new(
             event.name,
             self.anchor.wall_time(event.time),
-            event.attributes.into_iter().map(Attr::into_otel).collect(),
+            attributes,
             event.dropped_attributes,
         )
     }

@@ -206,8 +206,7 @@ fn event_len(e: &EventRecord) -> usize {
     key_len(1)
         + 8
         + string_len_if(2, e.name.len())
-        + e.attributes
-            .iter()
+        + e.all_attributes()
             .map(|a| field_len(3, attr_len(a)))
             .sum::<usize>()
         + varint_field_len(4, u64::from(e.dropped_attributes))
@@ -218,7 +217,7 @@ fn write_event(e: &EventRecord, clock: &WallClock, buf: &mut Vec<u8>) {
     if !e.name.is_empty() {
         string(2, &e.name, buf);
     }
-    for a in &e.attributes {
+    for a in e.all_attributes() {
         len_key(3, attr_len(a), buf);
         write_attr(a, buf);
     }
