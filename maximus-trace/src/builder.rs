@@ -143,12 +143,22 @@ impl TracingBuilder {
         self
     }
 
-    /// How many ended spans may wait for export before new ones are dropped (else
-    /// `OTEL_BSP_MAX_QUEUE_SIZE`; default 16,384, about 4 MB with three attributes per span).
+    /// Caps how many ended spans may wait for export (else `OTEL_BSP_MAX_QUEUE_SIZE`; by
+    /// default no count is set and [`TracingBuilder::max_queue_bytes`] alone bounds them).
     pub fn max_queue_size(mut self, spans: usize) -> Self {
         let batch = self.batch.get_or_insert_with(BatchSettings::default);
-        batch.max_queue_size = spans;
+        batch.max_queue_size = Some(spans);
         batch.max_export_batch_size = batch.max_export_batch_size.min(spans);
+        self
+    }
+
+    /// How much memory ended spans may hold while they wait for export, attributes and
+    /// events included (else `MAXIMUS_TRACE_MAX_QUEUE_BYTES`; default 64 MiB, about 270,000
+    /// spans with three attributes). Spans beyond it are dropped and counted.
+    pub fn max_queue_bytes(mut self, bytes: usize) -> Self {
+        self.batch
+            .get_or_insert_with(BatchSettings::default)
+            .max_queue_bytes = bytes;
         self
     }
 
@@ -252,8 +262,11 @@ impl TracingBuilder {
             Some(b) => b,
             None => env.batch(BatchSettings::default())?,
         };
-        if batch.max_queue_size == 0 {
+        if batch.max_queue_size == Some(0) {
             return Err(ConfigError::setting("max_queue_size", 0, "must be at least 1"));
+        }
+        if batch.max_queue_bytes == 0 {
+            return Err(ConfigError::setting("max_queue_bytes", 0, "must be at least 1"));
         }
         Ok(Settings {
             enabled,

@@ -149,14 +149,22 @@ impl SamplerSetting {
     }
 }
 
-/// Batch export tuning (`OTEL_BSP_*`).
+/// Batch export tuning (`OTEL_BSP_*`, `MAXIMUS_TRACE_MAX_QUEUE_BYTES`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct BatchSettings {
     pub schedule_delay: Duration,
     pub export_timeout: Duration,
-    pub max_queue_size: usize,
+    /// A cap on the spans waiting, when one is set (`OTEL_BSP_MAX_QUEUE_SIZE`); else only
+    /// `max_queue_bytes` bounds them.
+    pub max_queue_size: Option<usize>,
+    /// The memory the spans waiting for export (and being exported) may hold.
+    pub max_queue_bytes: usize,
     pub max_export_batch_size: usize,
 }
+
+/// 64 MiB: about 270,000 spans with three attributes, so a burst from a batch job, a test
+/// suite or a service starting is kept whole; yet small beside any service's memory.
+pub(crate) const DEFAULT_MAX_QUEUE_BYTES: usize = 64 << 20;
 
 impl Default for BatchSettings {
     fn default() -> Self {
@@ -164,11 +172,11 @@ impl Default for BatchSettings {
             // Shorter than the spec's 5 s so traces show up in Jaeger while one watches.
             schedule_delay: Duration::from_millis(1_000),
             export_timeout: Duration::from_secs(10),
-            // The spec's 2,048 is sized for SDK spans (600-800 B each with attributes); our
-            // records are about 240 B, so 16,384 take about 4 MB and ride out 16 ms without
-            // the export thread at 1,000,000 spans/s. 2,048 is 2 ms there: less than one
-            // scheduling delay on a busy machine, so spans were dropped well below that rate.
-            max_queue_size: 16_384,
+            // Memory, not a count, bounds the queue by default: a count sized for a steady
+            // state (the spec's 2,048, or 16,384) sheds spans of a burst that one export
+            // thread cannot drain as fast as a loop makes them, with memory to spare.
+            max_queue_size: None,
+            max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
             max_export_batch_size: 512,
         }
     }

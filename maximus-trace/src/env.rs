@@ -215,14 +215,21 @@ impl<'a> Env<'a> {
             batch.export_timeout = d;
         }
         if let Some(n) = self.positive("OTEL_BSP_MAX_QUEUE_SIZE")? {
-            batch.max_queue_size = n;
+            batch.max_queue_size = Some(n);
+        }
+        if let Some(bytes) = self.parse(
+            "MAXIMUS_TRACE_MAX_QUEUE_BYTES",
+            "expected a size in bytes, e.g. 67108864 or 64MiB",
+            parse_bytes,
+        )? {
+            batch.max_queue_bytes = bytes;
         }
         if let Some(n) = self.positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")? {
-            if n > batch.max_queue_size {
+            if let Some(queue) = batch.max_queue_size.filter(|queue| n > *queue) {
                 return Err(ConfigError::variable(
                     "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
                     &n.to_string(),
-                    format!("must not exceed the queue size ({})", batch.max_queue_size),
+                    format!("must not exceed the queue size ({queue})"),
                 ));
             }
             batch.max_export_batch_size = n;
@@ -383,6 +390,23 @@ fn percent_decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// A size: a positive number of bytes, or of `KiB`, `MiB`, `GiB` (any case, a space
+/// allowed before the unit). Written here: the format is three suffixes.
+fn parse_bytes(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let number: usize = text[..digits].parse().ok()?;
+    let unit = text[digits..].trim().to_ascii_lowercase();
+    let shift = match unit.as_str() {
+        "" | "b" => 0,
+        "kib" => 10,
+        "mib" => 20,
+        "gib" => 30,
+        _ => return None,
+    };
+    number.checked_mul(1 << shift).filter(|bytes| *bytes > 0)
 }
 
 #[cfg(test)]
@@ -567,6 +591,17 @@ mod tests {
     }
 
     #[test]
+    fn queue_bytes_take_a_number_and_a_binary_unit() {
+        let bytes = |v: &str| env(&[("MAXIMUS_TRACE_MAX_QUEUE_BYTES", v)]).batch(BatchSettings::default());
+        assert_eq!(bytes("1048576").unwrap().max_queue_bytes, 1 << 20);
+        assert_eq!(bytes("64MiB").unwrap().max_queue_bytes, 64 << 20);
+        assert_eq!(bytes(" 2 gib ").unwrap().max_queue_bytes, 2 << 30);
+        for bad in ["0", "64MB", "lots", "-1", "12.5MiB"] {
+            names_variable(bytes(bad), "MAXIMUS_TRACE_MAX_QUEUE_BYTES", bad);
+        }
+    }
+
+    #[test]
     fn batch_variables_are_checked() {
         let e = env(&[
             ("OTEL_BSP_SCHEDULE_DELAY", "250"),
@@ -574,7 +609,7 @@ mod tests {
         ]);
         let b = e.batch(BatchSettings::default()).unwrap();
         assert_eq!(b.schedule_delay, Duration::from_millis(250));
-        assert_eq!(b.max_queue_size, 100);
+        assert_eq!(b.max_queue_size, Some(100));
         names_variable(
             env(&[("OTEL_BSP_MAX_QUEUE_SIZE", "0")]).batch(BatchSettings::default()),
             "OTEL_BSP_MAX_QUEUE_SIZE",

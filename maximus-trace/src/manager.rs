@@ -12,15 +12,17 @@ use crate::span::{Span, SpanBuilder, SpanGuard};
 use crate::stats::Stats;
 use crate::value::KeyValue;
 
-/// Error from [`TracingManager::force_flush`].
+/// Why [`TracingManager::force_flush`] did not complete.
 #[derive(Debug, thiserror::Error)]
-#[error("flushing spans failed: {0}")]
-pub struct FlushError(String);
-
-impl FlushError {
-    pub(crate) fn new(reason: String) -> Self {
-        FlushError(reason)
-    }
+#[non_exhaustive]
+pub enum FlushError {
+    /// The exporter did not finish within the bound: the collector is slow, hung or
+    /// unreachable. The spans stay queued, counted, and go out when it answers (or are
+    /// counted as failed).
+    #[error(
+        "flushing spans timed out after {0:.1?}: the exporter has not finished (is the collector slow or hung?)"
+    )]
+    Timeout(std::time::Duration),
 }
 
 /// The entry point: creates spans and owns (or refers to) an export pipeline.

@@ -5,9 +5,9 @@
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::SpanExporter;
 
 use crate::config::Settings;
@@ -31,6 +31,9 @@ pub(crate) struct Pipeline {
     /// On the short path, a span under a sampled span is sampled (a parent-based sampler).
     pub children_follow: bool,
     queue: Arc<Queue>,
+    /// When a flush that has not completed will have used up the shutdown bound: one bound
+    /// covers a program's exit, a flush just before the guard drops included.
+    exit_deadline: Mutex<Option<Instant>>,
     /// `generation` once installed as the global pipeline, else [`NOT_GLOBAL`].
     global: Arc<AtomicU64>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -85,6 +88,7 @@ impl Pipeline {
             short_path,
             children_follow,
             queue,
+            exit_deadline: Mutex::new(None),
             global,
             worker: Mutex::new(worker),
             jaeger_stats: parts.jaeger_stats,
@@ -125,14 +129,24 @@ impl Pipeline {
         self.queue.counters().ended(ended);
     }
 
+    /// Exports every ended span now, waiting at most the shutdown bound. A flush that does
+    /// not complete leaves its deadline for a shutdown that follows (which then waits only
+    /// what is left of it).
     pub(crate) fn force_flush(&self) -> Result<(), FlushError> {
         if self.is_global() {
             local::flush_this_thread();
         }
-        let flushed = self.queue.flush().map_err(|e| FlushError::new(e.to_string()));
-        // After the spans: their batches have just updated the span metrics.
+        let deadline = *self
+            .lock_exit_deadline()
+            .get_or_insert_with(|| Instant::now() + self.settings.shutdown_timeout);
+        let flushed = self.queue.flush(deadline).map_err(FlushError::Timeout);
+        if flushed.is_ok() {
+            *self.lock_exit_deadline() = None;
+        }
+        // After the spans: their batches have just updated the span metrics. Within the
+        // same bound.
         if let Some(metrics) = &self.metrics {
-            metrics.flush();
+            metrics.flush(deadline);
         }
         flushed
     }
@@ -164,11 +178,12 @@ impl Pipeline {
         if self.is_global() {
             local::flush_this_thread();
         }
+        let own = Instant::now() + self.settings.shutdown_timeout;
+        let deadline = self.lock_exit_deadline().map_or(own, |flush| flush.min(own));
         if let Some(metrics) = &self.metrics {
-            metrics.stop();
+            metrics.stop(deadline);
         }
-        let timeout = self.settings.shutdown_timeout;
-        match self.queue.shutdown(timeout) {
+        match self.queue.shutdown(deadline) {
             Ok(()) => {
                 let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
                 if let Some(worker) = worker {
@@ -176,11 +191,21 @@ impl Pipeline {
                 }
                 log::debug!("maximus-trace: pipeline shut down");
             }
-            Err(OTelSdkError::Timeout(_)) => {
-                log::warn!("maximus-trace: shutdown gave up after {timeout:?}; unsent spans were dropped")
+            // The export thread is left to finish (or not) on its own: the caller goes on.
+            Err(_) => {
+                let lost = self.queue.counters().abandon_undelivered();
+                log::warn!(
+                    "maximus-trace: the {:?} shutdown bound ran out: {lost} spans not delivered by the {} export to {}",
+                    self.settings.shutdown_timeout,
+                    self.settings.exporter,
+                    self.settings.endpoint_description()
+                );
             }
-            Err(e) => log::warn!("maximus-trace: shutdown did not complete cleanly: {e}"),
         }
+    }
+
+    fn lock_exit_deadline(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.exit_deadline.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

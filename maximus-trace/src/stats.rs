@@ -1,6 +1,6 @@
 //! Counters that make the pipeline's health visible: [`crate::TracingManager::stats`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// A snapshot of the pipeline's counters since the last `init()`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,6 +42,12 @@ pub(crate) struct Counters {
     errors: AtomicU64,
     dropped_queue_full: AtomicU64,
     dropped_after_shutdown: AtomicU64,
+    /// Spans that entered the export queue (or were taken from a thread by the export
+    /// thread): each ends exported, failed, or undelivered when a shutdown gives up.
+    admitted: AtomicU64,
+    /// A shutdown gave up: what was undelivered is counted as failed, and results that come
+    /// later (an export finishing after all) are not counted again.
+    abandoned: AtomicBool,
 }
 
 impl Counters {
@@ -54,12 +60,35 @@ impl Counters {
     }
 
     pub fn exported(&self, spans: usize) {
-        self.exported.fetch_add(spans as u64, Ordering::Relaxed);
+        if !self.abandoned.load(Ordering::Relaxed) {
+            self.exported.fetch_add(spans as u64, Ordering::Relaxed);
+        }
     }
 
     pub fn failed(&self, spans: usize) {
-        self.failed.fetch_add(spans as u64, Ordering::Relaxed);
-        self.errors.fetch_add(1, Ordering::Relaxed);
+        if !self.abandoned.load(Ordering::Relaxed) {
+            self.failed.fetch_add(spans as u64, Ordering::Relaxed);
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn admitted(&self, spans: usize) {
+        self.admitted.fetch_add(spans as u64, Ordering::Relaxed);
+    }
+
+    /// A shutdown gave up: counts every admitted span without a result as failed, and
+    /// ignores results from now on. The number counted.
+    pub fn abandon_undelivered(&self) -> u64 {
+        if self.abandoned.swap(true, Ordering::SeqCst) {
+            return 0;
+        }
+        let resolved = self.exported.load(Ordering::SeqCst) + self.failed.load(Ordering::SeqCst);
+        let lost = self.admitted.load(Ordering::SeqCst).saturating_sub(resolved);
+        if lost > 0 {
+            self.failed.fetch_add(lost, Ordering::SeqCst);
+            self.errors.fetch_add(1, Ordering::SeqCst);
+        }
+        lost
     }
 
     pub fn dropped_queue_full(&self, spans: usize) {

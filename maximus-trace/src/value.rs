@@ -24,6 +24,11 @@ impl Key {
         self.0.as_str()
     }
 
+    /// Bytes it owns on the heap (none for a literal).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.0.heap_bytes()
+    }
+
     /// The same key (a pointer compare first: most keys are literals).
     pub(crate) fn same(&self, other: &Key) -> bool {
         self.0.same(&other.0)

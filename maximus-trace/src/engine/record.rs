@@ -180,6 +180,69 @@ pub(crate) struct Record {
     pub sampled: bool,
 }
 
+impl Record {
+    /// The memory this record holds while it waits for export: itself and what it owns on
+    /// the heap (owned names, keys and strings, the attribute vector's capacity, events,
+    /// links, ...). What the export queue's byte budget counts.
+    #[inline]
+    pub(crate) fn retained_bytes(&self) -> usize {
+        let attributes = if self.attributes.capacity() == 0 {
+            0
+        } else {
+            attributes_bytes(&self.attributes)
+        };
+        std::mem::size_of::<Record>()
+            + self.name.heap_bytes()
+            + attributes
+            + self.more.as_deref().map_or(0, More::heap_bytes)
+    }
+}
+
+/// The heap behind an attribute vector.
+fn attributes_bytes(attributes: &Vec<Attr>) -> usize {
+    attributes.capacity() * std::mem::size_of::<Attr>()
+        + attributes.iter().map(Attr::heap_bytes).sum::<usize>()
+}
+
+impl Attr {
+    /// Bytes its key and value own on the heap.
+    fn heap_bytes(&self) -> usize {
+        self.key.heap_bytes()
+            + match &self.value {
+                AttrValue::Str(s) => s.heap_bytes(),
+                // Rare: an estimate (the value's text) is enough for a budget.
+                AttrValue::Array(v) => std::mem::size_of::<Value>() + v.to_string().len(),
+                _ => 0,
+            }
+    }
+}
+
+impl More {
+    /// Its own size and what it owns.
+    fn heap_bytes(&self) -> usize {
+        let events: usize = self
+            .events
+            .iter()
+            .map(|e| {
+                attributes_bytes(&e.attributes)
+                    + e.exception
+                        .as_deref()
+                        .map_or(0, crate::error::Exception::heap_bytes)
+                    + if let std::borrow::Cow::Owned(name) = &e.name {
+                        name.capacity()
+                    } else {
+                        0
+                    }
+            })
+            .sum();
+        std::mem::size_of::<More>()
+            + self.events.capacity() * std::mem::size_of::<EventRecord>()
+            + events
+            + self.links.capacity() * std::mem::size_of::<LinkRecord>()
+            + self.trace_state.as_ref().map_or(0, |t| t.header().len())
+    }
+}
+
 /// The fields that `local::record_current` writes one by one into the buffer's spare slot:
 /// adding a field to [`Record`] stops this compiling until it writes that field too.
 #[allow(dead_code)]

@@ -57,6 +57,11 @@ impl SmallStr {
         (self.ptr == other.ptr && self.len == other.len) || self.as_str() == other.as_str()
     }
 
+    /// Bytes it owns on the heap (none for a literal).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        if self.is_owned() { self.as_str().len() } else { 0 }
+    }
+
     fn is_owned(&self) -> bool {
         self.len & OWNED != 0
     }

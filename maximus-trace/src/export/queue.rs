@@ -1,8 +1,9 @@
 //! The export queue between the application's threads and the export thread.
 //!
 //! Threads hand over ended records in chunks (a whole thread buffer at a time), so the
-//! queue's lock is taken once per 64 spans, not per span. At most `max_queue_size` records
-//! wait; what exceeds it is dropped and counted, so memory stays bounded under any load. The
+//! queue's lock is taken once per 64 spans, not per span. The records waiting and being
+//! exported may hold at most `max_queue_bytes` (and, when set, `max_queue_size` may wait);
+//! what exceeds it is dropped and counted, so memory stays bounded under any load. The
 //! export thread takes a batch at a time, collects the ended spans of idle threads on every
 //! tick and flush, converts records to `SpanData`, shows each batch to the observers (span
 //! metrics), and hands it to the exporter. A panicking exporter costs its batch, not the
@@ -15,7 +16,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::convert::Converter;
@@ -31,17 +31,16 @@ pub(crate) trait BatchObserver: Send + Sync {
     fn observe(&self, batch: &[SpanData]);
 }
 
-/// How long `force_flush` waits for the export thread.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Empty buffers kept for threads to reuse (a thread buffer's worth of capacity each).
 const POOL: usize = 16;
 
 #[derive(Debug)]
 pub(crate) struct Queue {
     state: Mutex<State>,
-    /// The most records that may wait; more are dropped.
-    capacity: usize,
+    /// The most records that may wait, when a count is set.
+    max_records: Option<usize>,
+    /// The most bytes that records waiting or being exported may hold.
+    max_bytes: usize,
     /// Records waiting at which a hand-over wakes the export thread early: a full batch.
     wake_at: usize,
     /// Wakes the export thread: a full batch, a flush, a shutdown.
@@ -56,6 +55,9 @@ struct State {
     chunks: VecDeque<Vec<Record>>,
     /// Exportable records in `chunks`.
     pending: usize,
+    /// What the records admitted and not exported yet (in `chunks` or with the export
+    /// thread) hold: what the byte budget bounds.
+    held_bytes: usize,
     pool: Vec<Vec<Record>>,
     flush_requested: u64,
     flush_completed: u64,
@@ -67,11 +69,14 @@ struct State {
 
 impl Queue {
     pub(crate) fn new(batch: &BatchSettings, counters: Arc<Counters>) -> Self {
-        let capacity = batch.max_queue_size.max(1);
+        let max_records = batch.max_queue_size.map(|n| n.max(1));
         Queue {
             state: Mutex::new(State::default()),
-            capacity,
-            wake_at: batch.max_export_batch_size.clamp(1, capacity),
+            max_records,
+            max_bytes: batch.max_queue_bytes.max(1),
+            wake_at: batch
+                .max_export_batch_size
+                .clamp(1, max_records.unwrap_or(usize::MAX)),
             wake: Condvar::new(),
             progress: Condvar::new(),
             counters,
@@ -92,15 +97,23 @@ impl Queue {
     pub(crate) fn exchange(&self, mut chunk: Vec<Record>) -> Vec<Record> {
         // Only what will be exported enters the queue, so `pending` counts every record it
         // holds (a slot left by a span still open, kept here, would be memory nobody counts).
-        // A scan first: usually every record is exportable, and `retain` costs twice a scan.
-        if !chunk.iter().all(Converter::exports) {
+        // A scan first (sizing the chunk too): usually every record is exportable, and
+        // `retain` costs twice a scan.
+        let mut bytes = 0;
+        let mut all = true;
+        for record in &chunk {
+            all &= Converter::exports(record);
+            bytes += record.retained_bytes();
+        }
+        if !all {
             chunk.retain(Converter::exports);
             if chunk.is_empty() {
                 return chunk;
             }
+            bytes = chunk.iter().map(Record::retained_bytes).sum();
         }
         let mut state = self.lock();
-        self.admit(&mut state, &mut chunk);
+        self.admit(&mut state, &mut chunk, bytes);
         let spare = if chunk.is_empty() {
             Some(chunk)
         } else {
@@ -117,16 +130,19 @@ impl Queue {
         if !Converter::exports(&record) {
             return;
         }
+        let bytes = record.retained_bytes();
         let mut state = self.lock();
         if state.shutdown {
             self.counters.dropped_after_shutdown(1);
             return;
         }
-        if state.pending >= self.capacity {
+        if !self.has_room(&state, 1, bytes) {
             self.counters.dropped_queue_full(1);
             return;
         }
         state.pending += 1;
+        state.held_bytes += bytes;
+        self.counters.admitted(1);
         match state.chunks.back_mut().filter(|c| c.len() < c.capacity()) {
             Some(chunk) => chunk.push(record),
             None => {
@@ -138,20 +154,60 @@ impl Queue {
         self.wake_if_due(&mut state);
     }
 
-    /// Counts `chunk` (exportable records only) in, dropping (and counting) what exceeds the
-    /// capacity, or all of it after shutdown (counted apart). The oldest spans of the chunk are kept.
-    fn admit(&self, state: &mut State, chunk: &mut Vec<Record>) {
+    /// Whether `records` more holding `bytes` fit.
+    fn has_room(&self, state: &State, records: usize, bytes: usize) -> bool {
+        self.max_records.is_none_or(|max| state.pending + records <= max)
+            && state.held_bytes + bytes <= self.max_bytes
+    }
+
+    /// Counts `chunk` (exportable records only, holding `bytes`) in, dropping (and counting)
+    /// what exceeds the budget, or all of it after shutdown (counted apart). The oldest spans
+    /// of the chunk are kept.
+    fn admit(&self, state: &mut State, chunk: &mut Vec<Record>, bytes: usize) {
         if state.shutdown {
             self.counters.dropped_after_shutdown(chunk.len());
             chunk.clear();
             return;
         }
-        let room = self.capacity.saturating_sub(state.pending);
-        if chunk.len() > room {
-            self.counters.dropped_queue_full(chunk.len() - room);
-            chunk.truncate(room);
-        }
+        let bytes = if self.has_room(state, chunk.len(), bytes) {
+            bytes
+        } else {
+            self.admit_part(state, chunk)
+        };
         state.pending += chunk.len();
+        state.held_bytes += bytes;
+        self.counters.admitted(chunk.len());
+    }
+
+    /// Keeps the chunk's first records that fit; the bytes they hold.
+    #[cold]
+    fn admit_part(&self, state: &State, chunk: &mut Vec<Record>) -> usize {
+        let mut kept = 0;
+        let mut bytes = 0;
+        for record in chunk.iter() {
+            let size = record.retained_bytes();
+            if !self.has_room(state, kept + 1, bytes + size) {
+                break;
+            }
+            kept += 1;
+            bytes += size;
+        }
+        self.counters.dropped_queue_full(chunk.len() - kept);
+        chunk.truncate(kept);
+        bytes
+    }
+
+    /// Records the export thread took from elsewhere (idle threads' buffers): held, outside
+    /// the budget (at most a thread buffer per thread).
+    fn hold(&self, records: usize, bytes: usize) {
+        self.lock().held_bytes += bytes;
+        self.counters.admitted(records);
+    }
+
+    /// Bytes of records handed to the exporter.
+    fn release(&self, bytes: usize) {
+        let mut state = self.lock();
+        state.held_bytes = state.held_bytes.saturating_sub(bytes);
     }
 
     fn wake_if_due(&self, state: &mut State) {
@@ -161,9 +217,9 @@ impl Queue {
         }
     }
 
-    /// Waits (at most [`FLUSH_TIMEOUT`]) until the export thread has exported everything
-    /// handed over before this call.
-    pub(crate) fn flush(&self) -> OTelSdkResult {
+    /// Waits (until `deadline` at most) until the export thread has exported everything
+    /// handed over before this call. `Err` with the time waited when it has not.
+    pub(crate) fn flush(&self, deadline: Instant) -> Result<(), Duration> {
         let mut state = self.lock();
         if state.finished {
             return Ok(());
@@ -171,34 +227,32 @@ impl Queue {
         state.flush_requested += 1;
         let target = state.flush_requested;
         self.wake.notify_one();
-        self.wait_for(state, FLUSH_TIMEOUT, |s| {
-            s.flush_completed >= target || s.finished
-        })
-        .map(drop)
+        self.wait_for(state, deadline, |s| s.flush_completed >= target || s.finished)
+            .map(drop)
     }
 
     /// Exports what is left, shuts the exporter down, and stops the export thread (waiting
-    /// at most `timeout`).
-    pub(crate) fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
+    /// until `deadline` at most). `Err` with the time waited when it has not stopped by then.
+    pub(crate) fn shutdown(&self, deadline: Instant) -> Result<(), Duration> {
         let mut state = self.lock();
         if state.shutdown {
-            return Err(OTelSdkError::AlreadyShutdown);
+            return Ok(());
         }
         state.shutdown = true;
         self.wake.notify_one();
-        self.wait_for(state, timeout, |s| s.finished).map(drop)
+        self.wait_for(state, deadline, |s| s.finished).map(drop)
     }
 
     fn wait_for<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
-        timeout: Duration,
+        deadline: Instant,
         done: impl Fn(&State) -> bool,
-    ) -> Result<MutexGuard<'a, State>, OTelSdkError> {
-        let deadline = Instant::now() + timeout;
+    ) -> Result<MutexGuard<'a, State>, Duration> {
+        let began = Instant::now();
         while !done(&state) {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return Err(OTelSdkError::Timeout(timeout));
+                return Err(began.elapsed());
             };
             state = self
                 .progress
@@ -221,11 +275,9 @@ struct Work {
 }
 
 impl Queue {
-    /// Waits for a full batch, a flush, a shutdown or the schedule delay; takes what waits
-    /// (up to the capacity, counting the `staged` records the export thread holds already;
-    /// everything when sweeping), so the queue has its whole capacity for what comes while
-    /// this batch is out.
-    fn next_work(&self, batch: &BatchSettings, staged: usize) -> Work {
+    /// Waits for a full batch, a flush, a shutdown or the schedule delay; takes everything
+    /// that waits (the budget counts it until it is exported: taking it frees no room).
+    fn next_work(&self, batch: &BatchSettings) -> Work {
         let mut state = self.lock();
         let deadline = Instant::now() + batch.schedule_delay;
         let mut tick = false;
@@ -250,16 +302,8 @@ impl Queue {
         }
         let flush = (state.flush_requested > state.flush_completed).then_some(state.flush_requested);
         let sweep = tick || flush.is_some() || state.shutdown;
-        let mut chunks = Vec::new();
-        let mut taken = 0;
-        while sweep || staged + taken < self.capacity.max(batch.max_export_batch_size) {
-            let Some(chunk) = state.chunks.pop_front() else {
-                break;
-            };
-            taken += chunk.len();
-            chunks.push(chunk);
-        }
-        state.pending = state.pending.saturating_sub(taken);
+        let chunks: Vec<Vec<Record>> = state.chunks.drain(..).collect();
+        state.pending = 0;
         Work {
             chunks,
             sweep,
@@ -285,13 +329,6 @@ impl Queue {
             buffer.clear();
             state.pool.push(buffer);
         }
-    }
-
-    /// Every queued chunk (a sweep exports them all).
-    fn take_all(&self) -> Vec<Vec<Record>> {
-        let mut state = self.lock();
-        state.pending = 0;
-        state.chunks.drain(..).collect()
     }
 }
 
@@ -458,13 +495,12 @@ impl<E: SpanExporter + 'static> Worker<E> {
         // Chunks taken from the queue and not exported yet (the tail of a batch).
         let mut staged = Staged::default();
         loop {
-            let work = queue.next_work(&self.batch, staged.len);
+            let work = queue.next_work(&self.batch);
             let mut chunks = work.chunks;
             if work.sweep {
                 local::bump_epoch();
-                // Everything queued and everything idle threads hold goes out in this round
-                // (at shutdown too: the queue no longer admits anything by then).
-                chunks.extend(queue.take_all());
+                // Everything idle threads hold goes out in this round too (at shutdown as
+                // well: the queue no longer admits anything by then).
                 chunks.extend(self.steal_idle());
             }
             converter.reanchor();
@@ -474,7 +510,9 @@ impl<E: SpanExporter + 'static> Worker<E> {
             let batch_size = self.batch.max_export_batch_size.max(1);
             while staged.len >= batch_size || (work.sweep && staged.len > 0) {
                 let batch = staged.take(batch_size);
+                let bytes = batch.iter().flatten().map(Record::retained_bytes).sum();
                 let emptied = self.sinks.export(batch, &converter, &queue.counters);
+                queue.release(bytes);
                 queue.recycle(emptied);
             }
             if work.flush.is_some() {
@@ -488,6 +526,7 @@ impl<E: SpanExporter + 'static> Worker<E> {
                 state.chunks.clear();
                 state.pool = Vec::new();
                 state.pending = 0;
+                state.held_bytes = 0;
                 drop(state);
                 self.sinks.shutdown(self.batch.export_timeout);
                 queue.lock().finished = true;
@@ -513,6 +552,8 @@ impl<E: SpanExporter + 'static> Worker<E> {
             match thread.steal(generation, spare) {
                 Ok(mut records) => {
                     records.retain(Converter::exports);
+                    let bytes = records.iter().map(Record::retained_bytes).sum();
+                    self.queue.hold(records.len(), bytes);
                     stolen.push(records);
                 }
                 Err(spare) => spares.push(spare),

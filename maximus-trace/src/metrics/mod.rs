@@ -180,11 +180,13 @@ impl SpanMetrics {
         vec![aggregator]
     }
 
-    /// Pushes the OTLP metrics now (the Prometheus text is always current).
-    pub fn flush(&self) {
+    /// Pushes the OTLP metrics now, waiting until `deadline` at most (the Prometheus text
+    /// is always current).
+    #[cfg_attr(not(feature = "otlp-metrics"), allow(unused_variables))]
+    pub fn flush(&self, deadline: std::time::Instant) {
         #[cfg(feature = "otlp-metrics")]
         if let Some(otlp) = &self.otlp {
-            otlp.flush();
+            otlp.flush(deadline);
         }
     }
 
@@ -201,11 +203,13 @@ impl SpanMetrics {
         self.lock_listener().as_ref().map(PrometheusListener::local_addr)
     }
 
-    /// Stops the Prometheus listener (the pipeline is shutting down).
-    pub fn stop(&self) {
+    /// Stops the Prometheus listener and the OTLP push (the pipeline is shutting down),
+    /// waiting for the last push until `deadline` at most.
+    #[cfg_attr(not(feature = "otlp-metrics"), allow(unused_variables))]
+    pub fn stop(&self, deadline: std::time::Instant) {
         #[cfg(feature = "otlp-metrics")]
         if let Some(otlp) = &self.otlp {
-            otlp.stop();
+            otlp.stop(deadline);
         }
         // Taken out first: the lock is not held while the thread is joined.
         let listener = self.lock_listener().take();

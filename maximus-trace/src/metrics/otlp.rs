@@ -5,7 +5,7 @@
 //! `traces.span.metrics.duration` in ms, attributes `span.name`, `span.kind`, `status.code`),
 //! and pushed by the SDK's periodic reader on its own thread.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Histogram, MeterProvider as _};
@@ -25,6 +25,8 @@ const BUCKETS_MS: [f64; 16] = [
 
 #[derive(Debug)]
 pub(crate) struct OtlpSpanMetrics {
+    /// Cheap to clone (shared inside): a push is run on a thread of its own and waited for
+    /// only until the caller's deadline, since the SDK's blocks for its export timeout.
     provider: SdkMeterProvider,
     calls: Counter<u64>,
     duration: Histogram<f64>,
@@ -68,16 +70,38 @@ impl OtlpSpanMetrics {
         })
     }
 
-    /// Pushes what was recorded so far.
-    pub fn flush(&self) {
-        if let Err(e) = self.provider.force_flush() {
-            log::debug!("maximus-trace: pushing span metrics failed: {e}");
-        }
+    /// Pushes what was recorded so far, waiting until `deadline` at most.
+    pub fn flush(&self, deadline: Instant) {
+        let provider = self.provider.clone();
+        until(deadline, move || {
+            if let Err(e) = provider.force_flush() {
+                log::debug!("maximus-trace: pushing span metrics failed: {e}");
+            }
+        });
     }
 
-    /// Pushes the last values and stops the reader's thread.
-    pub fn stop(&self) {
-        let _ = self.provider.shutdown();
+    /// Pushes the last values and stops the reader's thread, waiting until `deadline` at
+    /// most.
+    pub fn stop(&self, deadline: Instant) {
+        let provider = self.provider.clone();
+        until(deadline, move || {
+            let _ = provider.shutdown();
+        });
+    }
+}
+
+/// Runs `work` on a thread of its own and waits for it until `deadline` at most (it goes
+/// on by itself after that).
+fn until(deadline: Instant, work: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("maximus-trace-metrics-push".into())
+        .spawn(move || {
+            work();
+            let _ = done.send(());
+        });
+    if spawned.is_ok() {
+        let _ = finished.recv_timeout(deadline.saturating_duration_since(Instant::now()));
     }
 }
 

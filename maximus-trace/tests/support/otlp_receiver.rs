@@ -66,6 +66,10 @@ pub type Scripted = (&'static str, &'static [(&'static str, &'static str)]);
 #[derive(Default)]
 struct State {
     requests: Vec<ExportRequest>,
+    /// Counting only: spans received are counted, requests not kept (so what the test
+    /// measures of the heap is not the receiver's).
+    counting: bool,
+    spans_counted: usize,
     /// Bodies posted to `/v1/metrics`.
     metrics: Vec<opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest>,
     /// Requests whose body was not a valid `ExportTraceServiceRequest` (answered 400).
@@ -161,6 +165,20 @@ impl OtlpReceiver {
     /// When each trace post arrived (scripted replies included).
     pub fn attempts(&self) -> Vec<Instant> {
         self.shared.lock().attempts.clone()
+    }
+
+    /// A receiver that answers every request and only counts the spans it receives.
+    pub fn counting() -> Self {
+        let receiver = Self::start();
+        receiver.shared.update(|s| s.counting = true);
+        receiver
+    }
+
+    /// Waits until a counting receiver has counted `n` spans (or the time is up); the count.
+    pub fn wait_for_count(&self, n: usize, timeout: Duration) -> usize {
+        self.shared
+            .wait_until(timeout, |s| s.spans_counted >= n)
+            .spans_counted
     }
 
     /// A receiver that accepts connections and never reads or answers.
@@ -311,6 +329,17 @@ fn serve(stream: TcpStream, shared: &Shared, delay: Duration) {
             continue;
         }
         let status = match ExportTraceServiceRequest::decode(body.as_slice()) {
+            Ok(decoded) if shared.lock().counting => {
+                let spans: usize = decoded
+                    .resource_spans
+                    .iter()
+                    .flat_map(|r| &r.scope_spans)
+                    .map(|s| s.spans.len())
+                    .sum();
+                drop(decoded);
+                shared.update(|s| s.spans_counted += spans);
+                "200 OK"
+            }
             Ok(decoded) => {
                 shared.update(|s| {
                     s.requests.push(ExportRequest {
