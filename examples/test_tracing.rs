@@ -93,18 +93,27 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
 
     println!("\nTrace trees:");
-    // The backend's spans first: its server spans then join the client's trees. An
-    // unreachable collector is reported below, not treated as this program's failure.
+    // The backend's spans first, so its server spans join the client's trees as they print.
+    // Its flush gets a moment alone; a collector that hangs does not get both flush bounds
+    // in a row. An unreachable collector is reported below, not treated as this program's
+    // failure.
     let mut pipelines = vec![tracing];
-    if let Some((_, backend)) = &backend {
-        if let Err(e) = backend.force_flush() {
+    std::thread::scope(|scope| {
+        if let Some((_, backend)) = &backend {
+            pipelines.push(&**backend);
+            let (done, flushed) = std::sync::mpsc::channel();
+            scope.spawn(move || {
+                if let Err(e) = backend.force_flush() {
+                    log::debug!("{e}");
+                }
+                let _ = done.send(());
+            });
+            let _ = flushed.recv_timeout(std::time::Duration::from_millis(200));
+        }
+        if let Err(e) = guard.force_flush() {
             log::debug!("{e}");
         }
-        pipelines.push(&**backend);
-    }
-    if let Err(e) = guard.force_flush() {
-        log::debug!("{e}");
-    }
+    });
     report(&pipelines, &trace_ids);
     // Rate, errors and latency per span name, computed from the spans above.
     println!("\n{}", guard.metrics_snapshot());

@@ -97,3 +97,27 @@ pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
 }
+
+/// The path of example `name` of this package, built (or found up to date) by cargo: tests
+/// that run an example as a user runs it. Cargo holds no lock while tests run.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "build",
+            "--message-format=json-render-diagnostics",
+            "--example",
+            name,
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(output.status.success(), "cargo build --example {name} failed");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|m| m["target"]["name"] == name && m["executable"].is_string())
+        .map(|m| std::path::PathBuf::from(m["executable"].as_str().unwrap_or_default()))
+        .unwrap_or_else(|| panic!("cargo built no example {name}"))
+}
