@@ -12,11 +12,58 @@ use syn::{Expr, Ident, LitBool, LitStr, Token};
 #[derive(Default)]
 pub struct Args {
     pub name: Option<LitStr>,
-    pub kind: Option<Ident>,
+    pub kind: Option<Kind>,
     pub err: Option<LitBool>,
     pub record: Vec<Ident>,
     pub fields: Vec<Field>,
     pub errors: Option<syn::Error>,
+}
+
+/// A span kind, as `kind = ...` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Internal,
+    Client,
+    Server,
+    Producer,
+    Consumer,
+}
+
+impl Kind {
+    const ALL: [(&'static str, Kind); 5] = [
+        ("internal", Kind::Internal),
+        ("client", Kind::Client),
+        ("server", Kind::Server),
+        ("producer", Kind::Producer),
+        ("consumer", Kind::Consumer),
+    ];
+
+    /// The kind `ident` names; an error on it, listing the kinds, otherwise.
+    fn parse(ident: &Ident) -> syn::Result<Kind> {
+        Kind::ALL
+            .iter()
+            .find(|(name, _)| ident == name)
+            .map(|(_, kind)| *kind)
+            .ok_or_else(|| {
+                syn::Error::new(
+                    ident.span(),
+                    format!(
+                        "unknown span kind `{ident}`: expected one of client, server, producer, consumer, internal"
+                    ),
+                )
+            })
+    }
+
+    /// The runtime's `SpanKind` variant.
+    pub fn variant(self) -> &'static str {
+        match self {
+            Kind::Internal => "Internal",
+            Kind::Client => "Client",
+            Kind::Server => "Server",
+            Kind::Producer => "Producer",
+            Kind::Consumer => "Consumer",
+        }
+    }
 }
 
 /// One `key = value` attribute.
@@ -111,7 +158,15 @@ fn parse_item(input: ParseStream<'_>, args: &mut Args, first: bool) -> syn::Resu
     }
     match single.as_ref().map(|i| i.to_string()).as_deref() {
         Some("name") => set_name(args, parse_name_value(input)?),
-        Some("kind") => set_once(&mut args.kind, input.call(Ident::parse_any)?, "`kind`"),
+        Some("kind") => {
+            let ident = input.call(Ident::parse_any)?;
+            let kind = Kind::parse(&ident)?;
+            if args.kind.is_some() {
+                return Err(syn::Error::new(ident.span(), "`kind` is given twice"));
+            }
+            args.kind = Some(kind);
+            Ok(())
+        }
         Some("err") => {
             let value: Expr = input.parse()?;
             match &value {

@@ -8,10 +8,9 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, ItemFn, ReturnType, Type};
 
-use crate::args::Args;
+use crate::args::{Args, Kind};
 use crate::returns::{self, Rewrite};
 use crate::shape::{self, Shape};
-use crate::validate::KINDS;
 
 pub fn traced(args: &Args, mut function: ItemFn) -> TokenStream {
     match shape::of(&function.sig, &function.block) {
@@ -31,26 +30,16 @@ pub fn traced(args: &Args, mut function: ItemFn) -> TokenStream {
     function.into_token_stream()
 }
 
-/// `__private::start(name, kind, || [attributes])` (or `defer` for futures): attributes
-/// are evaluated at the call, only when tracing is on, each converted where the user wrote
-/// it so type errors point there.
+/// `__private::enter(name, kind, || [attributes])` for a sync function, `defer` for a future:
+/// attributes are evaluated at the call, only when tracing is on, each converted where the
+/// user wrote it so type errors point there.
 fn span_start(args: &Args, function: &ItemFn, constructor: &str) -> TokenStream {
     let constructor = syn::Ident::new(constructor, Span::call_site());
     let name = match &args.name {
         Some(name) => name.value(),
         None => function.sig.ident.unraw_string(),
     };
-    let kind = args
-        .kind
-        .as_ref()
-        .map(|k| k.to_string())
-        .unwrap_or_else(|| "internal".into());
-    let variant = KINDS
-        .iter()
-        .find(|(n, _)| *n == kind)
-        .map(|(_, v)| *v)
-        .unwrap_or("Internal");
-    let variant = syn::Ident::new(variant, Span::call_site());
+    let variant = syn::Ident::new(args.kind.unwrap_or(Kind::Internal).variant(), Span::call_site());
     let fields = args.fields.iter().map(|f| {
         let key = syn::LitStr::new(&f.key, f.key_span);
         let value = &f.value;

@@ -20,6 +20,9 @@ pub fn trace_span(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
     let function: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
+        // A function whose body does not parse: left as written, so the compiler reports
+        // the body's own syntax error where it is, not ours about the attribute.
+        Err(_) if syn::parse2::<UnparsedFn>(item.clone()).is_ok() => return item.into(),
         Err(_) => return not_a_function(item).into(),
     };
     let args: args::Args = match syn::parse(attr) {
@@ -36,6 +39,23 @@ pub fn trace_span(attr: TokenStream, item: TokenStream) -> TokenStream {
     match errors {
         Some(e) => with_errors(function, e),
         None => expand::traced(&args, function).into(),
+    }
+}
+
+/// A function item whose signature parses and whose body is any brace-delimited tokens (as
+/// tracing-attributes' `MaybeItemFn` reads one).
+struct UnparsedFn;
+
+impl syn::parse::Parse for UnparsedFn {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        input.call(syn::Attribute::parse_outer)?;
+        input.parse::<syn::Visibility>()?;
+        input.parse::<syn::Signature>()?;
+        let body: proc_macro2::Group = input.parse()?;
+        if body.delimiter() != proc_macro2::Delimiter::Brace || !input.is_empty() {
+            return Err(input.error("not a function body"));
+        }
+        Ok(UnparsedFn)
     }
 }
 

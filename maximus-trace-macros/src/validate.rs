@@ -5,15 +5,6 @@ use syn::{FnArg, Ident, Pat, Signature};
 
 use crate::args::Args;
 
-/// The span kinds `kind = ...` accepts, with the runtime's variant for each.
-pub const KINDS: &[(&str, &str)] = &[
-    ("internal", "Internal"),
-    ("client", "Client"),
-    ("server", "Server"),
-    ("producer", "Producer"),
-    ("consumer", "Consumer"),
-];
-
 /// Every mistake the arguments make about `sig`, combined into one error.
 pub fn check(args: &Args, sig: &Signature) -> Option<syn::Error> {
     let mut errors = Vec::new();
@@ -22,16 +13,6 @@ pub fn check(args: &Args, sig: &Signature) -> Option<syn::Error> {
             constness.span(),
             "#[trace_span] cannot trace a `const fn`: spans are created at run time; remove `const` or the attribute",
         ));
-    }
-    if let Some(kind) = &args.kind {
-        if !KINDS.iter().any(|(name, _)| kind == name) {
-            errors.push(syn::Error::new(
-                kind.span(),
-                format!(
-                    "unknown span kind `{kind}`: expected one of client, server, producer, consumer, internal"
-                ),
-            ));
-        }
     }
     let arguments = argument_names(sig);
     for name in &args.record {
