@@ -74,7 +74,8 @@ impl TracingManager {
         TracingBuilder::default()
     }
 
-    /// The seed's constructor: a standalone manager exporting to a Jaeger agent over UDP.
+    /// A standalone manager exporting to a Jaeger agent over UDP, the four-argument constructor
+    /// of the original MAXIMUS tracing API.
     /// Other settings come from the environment. A configuration error is logged and gives a
     /// disabled manager, so this never fails.
     pub fn new(
@@ -124,7 +125,7 @@ impl TracingManager {
     }
 
     /// Starts a span under the current one and makes it current until the guard drops
-    /// (the seed's `tracing.span(name, attributes)`).
+    /// (`tracing.span(name, attributes)` in the original MAXIMUS tracing API).
     pub fn span<A>(&self, name: impl Into<Cow<'static, str>>, attributes: A) -> SpanGuard
     where
         A: IntoIterator,

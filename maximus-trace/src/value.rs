@@ -1,7 +1,7 @@
 //! Attribute keys and values.
 //!
 //! Values keep their types end to end: an integer stays an integer in Jaeger and in OTLP, a
-//! float stays a float. Nothing is stringified on the way, unlike the seed's Python.
+//! float stays a float. Nothing is stringified on the way.
 
 use std::borrow::Cow;
 use std::fmt;
