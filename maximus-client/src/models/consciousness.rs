@@ -12,11 +12,17 @@ pub struct ConsciousnessState {
     pub timestamp: Timestamp,
     /// Whether the global workspace (ESGT) is running.
     pub esgt_active: bool,
-    /// 0..=1.
+    /// 0..=1. Sent as `null` or left out, it reads as [`Self::NO_AROUSAL_READING`] (0.5): what
+    /// the service itself reports when its arousal controller has no reading, so a missing
+    /// reading never fails the whole state. `arousal_classification` tells the two apart when
+    /// the service says `UNKNOWN`.
+    #[serde(default = "no_arousal_reading", deserialize_with = "arousal_or_no_reading")]
     pub arousal_level: f64,
     /// The band `arousal_level` falls in (`relaxed`, ...).
     pub arousal_classification: ArousalClassification,
-    /// The TIG fabric's graph metrics.
+    /// The TIG fabric's graph metrics; `null` or left out reads as no metrics (every accessor
+    /// `None`).
+    #[serde(default)]
     pub tig_metrics: TigMetrics,
     /// ESGT events in the service's recent history.
     pub recent_events_count: u64,
@@ -30,9 +36,28 @@ pub struct ConsciousnessState {
     pub coherence: Option<f64>,
 }
 
+impl ConsciousnessState {
+    /// The `arousal_level` a state without an arousal reading has: the service's own value for
+    /// "no reading" (the middle of the range, the `relaxed` baseline).
+    pub const NO_AROUSAL_READING: f64 = 0.5;
+}
+
+fn no_arousal_reading() -> f64 {
+    ConsciousnessState::NO_AROUSAL_READING
+}
+
+/// A number, or `null` for no reading.
+fn arousal_or_no_reading<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(ConsciousnessState::NO_AROUSAL_READING))
+}
+
 /// The TIG fabric's graph metrics: an open object (the service adds metrics as it grows, and
 /// sends whatever its fabric reports). Every field is kept; the ones this client knows are
 /// checked for type (and range) when decoded and read through typed accessors.
+///
+/// Counts (`node_count`, `edge_count`, `min_path_redundancy`) are whole numbers >= 0, and
+/// also read from a float without a fraction (`16.0`, what numpy or a Python float writes);
+/// they are kept as integers. `null` in place of the whole object reads as no metrics.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TigMetrics {
     fields: serde_json::Map<String, Value>,
@@ -154,7 +179,7 @@ impl Serialize for TigMetrics {
 
 impl<'de> Deserialize<'de> for TigMetrics {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(TigVisitor)
+        deserializer.deserialize_option(TigVisitor)
     }
 }
 
@@ -164,7 +189,19 @@ impl<'de> serde::de::Visitor<'de> for TigVisitor {
     type Value = TigMetrics;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an object of TIG metrics")
+        f.write_str("an object of TIG metrics, or null")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<TigMetrics, E> {
+        Ok(TigMetrics::default())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<TigMetrics, E> {
+        Ok(TigMetrics::default())
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<TigMetrics, D::Error> {
+        deserializer.deserialize_map(TigVisitor)
     }
 
     /// Known fields are read as their type through the map (so a decode error's path names
@@ -175,7 +212,7 @@ impl<'de> serde::de::Visitor<'de> for TigVisitor {
         while let Some(key) = map.next_key::<String>()? {
             let as_json = |v: Result<Value, serde_json::Error>| v.map_err(A::Error::custom);
             let value = match known_tig_field(&key) {
-                Some(Known::Count) => as_json(serde_json::to_value(map.next_value::<Option<u64>>()?))?,
+                Some(Known::Count) => as_json(serde_json::to_value(map.next_value::<Option<Count>>()?))?,
                 Some(Known::Number) => as_json(serde_json::to_value(map.next_value::<Option<f64>>()?))?,
                 Some(Known::Flag) => as_json(serde_json::to_value(map.next_value::<Option<bool>>()?))?,
                 Some(Known::Time) => as_json(serde_json::to_value(map.next_value::<Option<Timestamp>>()?))?,
@@ -184,6 +221,47 @@ impl<'de> serde::de::Visitor<'de> for TigVisitor {
             fields.insert(key, value);
         }
         Ok(TigMetrics { fields })
+    }
+}
+
+/// A count: a whole number >= 0, written as an integer or as a float without a fraction.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Count(u64);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CountVisitor)
+    }
+}
+
+struct CountVisitor;
+
+impl serde::de::Visitor<'_> for CountVisitor {
+    type Value = Count;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a whole number >= 0 (an integer, or a float without a fraction)")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Count, E> {
+        Ok(Count(value))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Count, E> {
+        u64::try_from(value)
+            .map(Count)
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Count, E> {
+        // 2^64: the first float a u64 cannot hold.
+        let whole = value.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&value);
+        if whole {
+            Ok(Count(value as u64))
+        } else {
+            Err(E::invalid_value(serde::de::Unexpected::Float(value), &self))
+        }
     }
 }
 
@@ -324,11 +402,42 @@ impl Validate for EsgtEvent {
 }
 
 /// `GET /api/consciousness/esgt/events`: the service answers with a list (newest last in
-/// its history); an object `{"events": [...]}` is read too.
+/// its history). An object carrying the list is read too, under the first of the keys
+/// [`EsgtEvents::LIST_KEYS`] it has (`{"events": [...]}`, or a paginated `{"items": [...],
+/// "total": 3}`); `null` under that key is no events.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EsgtEvents {
     /// As the service ordered them.
     pub events: Vec<EsgtEvent>,
+}
+
+impl EsgtEvents {
+    /// The keys an object may carry the list under, by precedence.
+    pub const LIST_KEYS: [&'static str; 4] = ["events", "esgt_events", "items", "data"];
+}
+
+/// The error for an object with none of [`EsgtEvents::LIST_KEYS`]: it names them and the keys
+/// the object has. It starts with serde's "missing field" wording so the error's path names
+/// `events`.
+fn no_event_list(present: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let looked_for = EsgtEvents::LIST_KEYS.map(|k| format!("`{k}`")).join(", ");
+    let mut has = present
+        .iter()
+        .take(SHOWN)
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>();
+    if present.len() > SHOWN {
+        has.push(format!("and {} more", present.len() - SHOWN));
+    }
+    let has = if has.is_empty() {
+        "no keys".to_owned()
+    } else {
+        format!("keys {}", has.join(", "))
+    };
+    format!(
+        "missing field `events`: looked for a list of ESGT events under {looked_for}; the object has {has}"
+    )
 }
 
 impl<'de> Deserialize<'de> for EsgtEvents {
@@ -354,17 +463,28 @@ impl<'de> serde::de::Visitor<'de> for EventsVisitor {
         Ok(EsgtEvents { events })
     }
 
+    /// Reads the list under the first of [`EsgtEvents::LIST_KEYS`] present (by precedence,
+    /// not by position in the object) and ignores the rest.
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<EsgtEvents, A::Error> {
-        let mut events = None;
+        let mut found: Option<(usize, Vec<EsgtEvent>)> = None;
+        let mut present = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            if key == "events" {
-                events = Some(map.next_value::<Vec<EsgtEvent>>()?);
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
+            let rank = EsgtEvents::LIST_KEYS.iter().position(|k| *k == key);
+            match rank {
+                Some(rank) if found.as_ref().is_none_or(|(best, _)| rank < *best) => {
+                    let events = map.next_value::<Option<Vec<EsgtEvent>>>()?;
+                    found = Some((rank, events.unwrap_or_default()));
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
             }
+            present.push(key);
         }
-        let events = events.ok_or_else(|| serde::de::Error::missing_field("events"))?;
-        Ok(EsgtEvents { events })
+        match found {
+            Some((_, events)) => Ok(EsgtEvents { events }),
+            None => Err(serde::de::Error::custom(no_event_list(&present))),
+        }
     }
 }
 

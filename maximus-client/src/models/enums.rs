@@ -1,13 +1,43 @@
-//! The service's enumerations, read leniently: any case, and a value this client does not
-//! know yet is kept as `Other` (the service adds values as it grows; a client must not break
-//! on them).
+//! The service's enumerations, read leniently: a known value is recognised whatever its ASCII
+//! case, surrounding whitespace, and whether its words are joined by `_`, `-` or a space
+//! (Python servers write `EMERGENCY_SHUTDOWN`, `emergency-shutdown`, `Emergency Shutdown`); a
+//! value this client does not know yet is kept as `Other`, as sent (the service adds values as
+//! it grows; a client must not break on them).
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Defines a lenient enum: known variants matched without regard to ASCII case, `Other(text)`
-/// keeping anything else as sent; written back in the service's own spelling.
+/// `text` as the enums compare it: trimmed, ASCII lower case, `-` and space read as `_`.
+/// Non-ASCII bytes pass unchanged (they never equal an ASCII byte in UTF-8).
+fn folded(text: &str) -> impl Iterator<Item = u8> + '_ {
+    text.trim().bytes().map(|b| match b {
+        b'-' | b' ' => b'_',
+        b => b.to_ascii_lowercase(),
+    })
+}
+
+/// Whether two spellings name the same value.
+fn same_value(a: &str, b: &str) -> bool {
+    folded(a).eq(folded(b))
+}
+
+/// Hashes the folded spelling, so values equal by `==` hash equal.
+fn hash_value<H: Hasher>(text: &str, state: &mut H) {
+    for b in folded(text) {
+        state.write_u8(b);
+    }
+    // The same terminator `str` uses, so `("ab", "c")` and `("a", "bc")` differ in a tuple.
+    state.write_u8(0xff);
+}
+
+/// Defines a lenient enum: known variants matched by their folded spelling (see [`folded`]),
+/// `Other(text)` keeping anything else as sent; written back in the service's own spelling.
+///
+/// Equality and hashing follow the same folding, so `Other("Focused") == Other("focused")`,
+/// and an `Other` built by hand with a known spelling equals that variant: `==` with another
+/// value, `==` with text, and `Hash` always agree.
 macro_rules! lenient_enum {
     (
         $(#[$meta:meta])*
@@ -16,11 +46,12 @@ macro_rules! lenient_enum {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[derive(Clone, Debug)]
         #[non_exhaustive]
         pub enum $name {
             $( $(#[$vmeta])* $variant, )+
-            /// A value this client does not know, as the service sent it.
+            /// A value this client does not know, exactly as the service sent it (surrounding
+            /// whitespace included); `Display` and serialisation write it back unchanged.
             Other(String),
         }
 
@@ -33,17 +64,33 @@ macro_rules! lenient_enum {
                 }
             }
 
-            /// Reads `text`, ignoring ASCII case.
+            /// Reads `text`, ignoring ASCII case, surrounding whitespace and which of `_`, `-`
+            /// or a space joins its words.
             pub fn from_text(text: &str) -> Self {
-                $( if text.eq_ignore_ascii_case($text) { return $name::$variant; } )+
+                $( if same_value(text, $text) { return $name::$variant; } )+
                 $name::Other(text.to_owned())
             }
         }
 
-        /// Compares with the service's text, ignoring ASCII case (`status == "healthy"`).
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                same_value(self.as_str(), other.as_str())
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl Hash for $name {
+            fn hash<H: Hasher>(&self, state: &mut H) {
+                hash_value(self.as_str(), state);
+            }
+        }
+
+        /// Compares with the service's text as [`from_text`](Self::from_text) reads it
+        /// (`status == "healthy"`, `health == "emergency-shutdown"`).
         impl PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
-                self.as_str().eq_ignore_ascii_case(other)
+                same_value(self.as_str(), other)
             }
         }
 
@@ -179,6 +226,56 @@ mod tests {
         assert_eq!(HealthStatus::Healthy, "healthy");
         assert_eq!(HealthStatus::Healthy, "HEALTHY");
         assert_ne!(HealthStatus::Degraded, "healthy");
+    }
+
+    #[test]
+    fn whitespace_and_word_separators_do_not_matter() {
+        for text in [
+            "EMERGENCY_SHUTDOWN",
+            "emergency-shutdown",
+            "Emergency Shutdown",
+            "  emergency_shutdown\n",
+        ] {
+            assert_eq!(
+                SystemHealth::from_text(text),
+                SystemHealth::EmergencyShutdown,
+                "{text:?}"
+            );
+            assert_eq!(SystemHealth::EmergencyShutdown, text, "{text:?}");
+        }
+        assert_eq!(HealthStatus::from_text(" healthy "), HealthStatus::Healthy);
+        assert_ne!(
+            SystemHealth::from_text("emergencyshutdown"),
+            SystemHealth::EmergencyShutdown
+        );
+    }
+
+    #[test]
+    fn an_unknown_value_keeps_its_raw_text_but_compares_folded() {
+        let sent = SystemHealth::from_text(" Not-Ready ");
+        assert_eq!(sent, SystemHealth::Other(" Not-Ready ".into()));
+        assert_eq!(sent.to_string(), " Not-Ready ");
+        assert_eq!(sent, SystemHealth::Other("not_ready".into()));
+        assert_eq!(sent, "NOT READY");
+        assert_ne!(sent, SystemHealth::Other("not ready yet".into()));
+    }
+
+    #[test]
+    fn values_equal_by_eq_hash_equal() {
+        use std::collections::HashSet;
+        let set: HashSet<SystemHealth> = [
+            SystemHealth::Other("Recovering".into()),
+            SystemHealth::Other("RECOVERING ".into()),
+            SystemHealth::Other("not-ready".into()),
+            SystemHealth::Other("NOT_READY".into()),
+            SystemHealth::Healthy,
+            SystemHealth::Other("healthy".into()),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(set.len(), 3, "{set:?}");
+        assert!(set.contains(&SystemHealth::from_text("recovering")));
+        assert!(set.contains(&SystemHealth::from_text("Not Ready")));
     }
 
     #[test]

@@ -33,8 +33,12 @@ pub struct QueryResponse {
     /// What each tool returned: a list of objects (`tool_name`, `status`, `result`, ...).
     #[serde(default, deserialize_with = "null_as_empty")]
     pub tool_execution_results: Vec<Value>,
-    /// The engine's reflection on its answer, when it made one.
-    #[serde(default)]
+    /// The engine's reflection on its answer, when it made one, as text. Reflection engines
+    /// also write structured notes; they are rendered, not refused: a list gives one line per
+    /// note (each a string as is, anything else as compact JSON), and an empty list `None`; an
+    /// object gives its compact JSON (`serde_json::from_str` reads it back). A bare number or
+    /// bool is not a note and is a decode error.
+    #[serde(default, deserialize_with = "notes_as_text")]
     pub reflection_notes: Option<String>,
 }
 
@@ -51,6 +55,31 @@ impl QueryResponse {
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Value>, D::Error> {
     Ok(Option::<Vec<Value>>::deserialize(deserializer)?.unwrap_or_default())
 }
+
+/// `reflection_notes` as text (see the field).
+fn notes_as_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    use serde::de::{Error, Unexpected};
+    let compact = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    match Option::<Value>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(Value::Array(notes)) if notes.is_empty() => Ok(None),
+        Some(Value::Array(notes)) => Ok(Some(notes.iter().map(compact).collect::<Vec<_>>().join("\n"))),
+        Some(object @ Value::Object(_)) => Ok(Some(object.to_string())),
+        Some(Value::Bool(flag)) => Err(D::Error::invalid_type(Unexpected::Bool(flag), &NOTES)),
+        Some(Value::Number(n)) => Err(D::Error::invalid_type(
+            Unexpected::Other(&format!("number `{n}`")),
+            &NOTES,
+        )),
+        Some(Value::Null) => Ok(None),
+    }
+}
+
+/// What `reflection_notes` expects, for its errors.
+const NOTES: &str = "text, a list of notes or an object";
 
 impl Validate for QueryResponse {
     fn validate(&self) -> Result<(), RangeViolation> {

@@ -155,7 +155,7 @@ fn state_enums_read_any_case_and_keep_unknown_values() {
 fn state_decode_errors_name_their_field() {
     let cases: [(&str, Option<Value>, &str); 8] = [
         ("/arousal_level", Some(json!(3.0)), "arousal_level"),
-        ("/arousal_level", None, "arousal_level"),
+        ("/recent_events_count", None, "recent_events_count"),
         ("/timestamp", Some(json!("yesterday")), "timestamp"),
         (
             "/arousal_classification",
@@ -185,6 +185,143 @@ fn state_decode_errors_name_their_field() {
         decode::<ConsciousnessState>(&with(&real_state(), "/coherence", Some(json!(1.2)))),
         "coherence",
     );
+}
+
+#[test]
+fn state_reads_counts_written_as_whole_floats() {
+    for (pointer, sent, expected) in [
+        ("/tig_metrics/node_count", json!(16.0), 16),
+        ("/tig_metrics/node_count", json!(16), 16),
+        ("/tig_metrics/node_count", json!(0.0), 0),
+        ("/tig_metrics/edge_count", json!(48.0), 48),
+        ("/tig_metrics/min_path_redundancy", json!(3.0), 3_u64),
+        (
+            "/tig_metrics/node_count",
+            json!(9_007_199_254_740_992.0),
+            9_007_199_254_740_992,
+        ),
+    ] {
+        let state: ConsciousnessState = decode(&with(&real_state(), pointer, Some(sent.clone()))).unwrap();
+        let key = pointer.rsplit('/').next().unwrap();
+        assert_eq!(
+            state.tig_metrics.get(key),
+            Some(&json!(expected)),
+            "{pointer} = {sent}"
+        );
+    }
+    let state: ConsciousnessState =
+        decode(&with(&real_state(), "/tig_metrics/node_count", Some(json!(16.0)))).unwrap();
+    assert_eq!(state.tig_metrics.node_count(), Some(16));
+}
+
+#[test]
+fn state_count_that_is_not_a_whole_number_is_an_error_naming_it() {
+    for sent in [
+        json!(16.5),
+        json!(-1.0),
+        json!(-1),
+        json!(1e20),
+        json!("16"),
+        json!(true),
+    ] {
+        let body = with(&real_state(), "/tig_metrics/node_count", Some(sent.clone()));
+        let error = decode::<ConsciousnessState>(&body).unwrap_err();
+        assert_eq!(error.field(), Some("tig_metrics.node_count"), "{sent}: {error}");
+        assert!(error.to_string().contains("whole number >= 0"), "{sent}: {error}");
+    }
+}
+
+#[test]
+fn state_reads_null_or_missing_tig_metrics_as_no_metrics() {
+    for value in [None, Some(Value::Null), Some(json!({}))] {
+        let state: ConsciousnessState = decode(&with(&real_state(), "/tig_metrics", value.clone())).unwrap();
+        assert!(state.tig_metrics.as_map().is_empty(), "{value:?}");
+        assert_eq!(state.tig_metrics.node_count(), None);
+        assert_eq!(state.tig_metrics.density(), None);
+    }
+    assert_names(
+        decode::<ConsciousnessState>(&with(&real_state(), "/tig_metrics", Some(json!([1, 2])))),
+        "tig_metrics",
+    );
+}
+
+#[test]
+fn state_reads_null_or_missing_arousal_level_as_no_reading() {
+    for value in [None, Some(Value::Null)] {
+        let body = with(&real_state(), "/arousal_level", value.clone());
+        let body = with(&body, "/arousal_classification", Some(json!("UNKNOWN")));
+        let state: ConsciousnessState = decode(&body).unwrap();
+        assert_eq!(
+            state.arousal_level,
+            ConsciousnessState::NO_AROUSAL_READING,
+            "{value:?}"
+        );
+        assert_eq!(state.arousal_level, 0.5);
+        assert_eq!(state.arousal_classification, ArousalClassification::Unknown);
+    }
+    assert_names(
+        decode::<ConsciousnessState>(&with(&real_state(), "/arousal_level", Some(json!("high")))),
+        "arousal_level",
+    );
+}
+
+#[test]
+fn state_enums_ignore_whitespace_and_word_separators() {
+    for (pointer, sent, expected) in [
+        (
+            "/system_health",
+            "emergency-shutdown",
+            SystemHealth::EmergencyShutdown,
+        ),
+        (
+            "/system_health",
+            "Emergency Shutdown",
+            SystemHealth::EmergencyShutdown,
+        ),
+        ("/system_health", " HEALTHY\n", SystemHealth::Healthy),
+        (
+            "/system_health",
+            " Not-Ready ",
+            SystemHealth::Other(" Not-Ready ".into()),
+        ),
+    ] {
+        let state: ConsciousnessState = decode(&with(&real_state(), pointer, Some(json!(sent)))).unwrap();
+        assert_eq!(state.system_health, expected, "{sent:?}");
+    }
+    let state: ConsciousnessState =
+        decode(&with(&real_state(), "/system_health", Some(json!(" Not-Ready ")))).unwrap();
+    assert_eq!(state.system_health.to_string(), " Not-Ready ");
+    assert_eq!(state.system_health, "not_ready");
+    let state: ConsciousnessState = decode(&with(
+        &real_state(),
+        "/arousal_classification",
+        Some(json!(" Relaxed ")),
+    ))
+    .unwrap();
+    assert_eq!(state.arousal_classification, ArousalClassification::Relaxed);
+}
+
+#[test]
+fn state_reads_unix_times_in_milli_micro_and_nanoseconds() {
+    for (pointer, sent) in [
+        ("/timestamp", json!(1765040179043_u64)),
+        ("/timestamp", json!(1765040179043.0)),
+        ("/timestamp", json!("1765040179043")),
+        ("/timestamp", json!(1765040179043000_u64)),
+        ("/timestamp", json!(1765040179043000000_u64)),
+        ("/tig_metrics/last_update", json!(1765040179043_u64)),
+    ] {
+        let state: ConsciousnessState = decode(&with(&real_state(), pointer, Some(sent.clone()))).unwrap();
+        let got = match pointer {
+            "/timestamp" => state.timestamp,
+            _ => state.tig_metrics.last_update().unwrap(),
+        };
+        assert_eq!(got.to_string(), "2025-12-06T16:56:19.043Z", "{pointer} = {sent}");
+    }
+    let body = with(&real_state(), "/timestamp", Some(json!(1e300)));
+    let error = decode::<ConsciousnessState>(&body).unwrap_err();
+    assert_eq!(error.field(), Some("timestamp"), "{error}");
+    assert!(error.to_string().contains("nanoseconds"), "{error}");
 }
 
 // ---- POST /query ----
@@ -249,8 +386,38 @@ fn answer_reads_missing_and_null_optional_fields_as_empty() {
 }
 
 #[test]
+fn answer_renders_structured_reflection_notes_as_text() {
+    for (sent, expected) in [
+        (json!("One source."), Some("One source.")),
+        (
+            json!(["One source.", "No cross-check."]),
+            Some("One source.\nNo cross-check."),
+        ),
+        (
+            json!(["One source.", {"risk": "low"}]),
+            Some("One source.\n{\"risk\":\"low\"}"),
+        ),
+        (
+            json!({"critique": "one source", "score": 0.8}),
+            Some("{\"critique\":\"one source\",\"score\":0.8}"),
+        ),
+        (json!([]), None),
+        (json!(""), Some("")),
+    ] {
+        let answer: QueryResponse =
+            decode(&with(&real_answer(), "/reflection_notes", Some(sent.clone()))).unwrap();
+        assert_eq!(answer.reflection_notes.as_deref(), expected, "{sent}");
+    }
+    let object = json!({"critique": "one source", "steps": [1, 2]});
+    let answer: QueryResponse =
+        decode(&with(&real_answer(), "/reflection_notes", Some(object.clone()))).unwrap();
+    let back: Value = serde_json::from_str(answer.reflection_notes.as_deref().unwrap()).unwrap();
+    assert_eq!(back, object);
+}
+
+#[test]
 fn answer_decode_errors_name_their_field() {
-    let cases: [(&str, Option<Value>, &str); 6] = [
+    let cases: [(&str, Option<Value>, &str); 7] = [
         ("/confidence_score", Some(json!(1.5)), "confidence_score"),
         (
             "/processing_time_seconds",
@@ -260,6 +427,7 @@ fn answer_decode_errors_name_their_field() {
         ("/final_response", None, "final_response"),
         ("/timestamp", Some(json!(true)), "timestamp"),
         ("/reflection_notes", Some(json!(5)), "reflection_notes"),
+        ("/reflection_notes", Some(json!(true)), "reflection_notes"),
         (
             "/tool_execution_results",
             Some(json!("none")),
@@ -293,6 +461,44 @@ fn health_reads_components_as_strings_or_objects_and_unknown_statuses() {
     assert_names(decode::<HealthResponse>(&json!({"message": "hi"})), "status");
 }
 
+#[test]
+fn health_reads_components_sent_as_a_list() {
+    let body = json!({
+        "status": "healthy",
+        "components": [
+            {"name": "tig_fabric", "status": "degraded", "nodes": 16},
+            {"component": "esgt", "status": "healthy"},
+            {"id": "mmei", "status": "healthy", "name": null},
+            "maximus_ai",
+            {"status": "unknown"},
+            42
+        ]
+    });
+    let health: HealthResponse = decode(&body).unwrap();
+    let components = health.components.as_ref().unwrap();
+    let mut names: Vec<&str> = components.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["4", "5", "esgt", "maximus_ai", "mmei", "tig_fabric"]);
+    for (name, status) in [
+        ("tig_fabric", Some("degraded")),
+        ("esgt", Some("healthy")),
+        ("mmei", Some("healthy")),
+        ("maximus_ai", None),
+        ("4", Some("unknown")),
+        ("5", None),
+    ] {
+        assert_eq!(health.component_status(name), status, "{name}");
+    }
+    assert_eq!(components["tig_fabric"]["nodes"], 16);
+    assert_eq!(components["maximus_ai"], Value::Null);
+    let health: HealthResponse = decode(&json!({"status": "healthy", "components": []})).unwrap();
+    assert_eq!(health.components, Some(serde_json::Map::new()));
+    assert_names(
+        decode::<HealthResponse>(&json!({"status": "healthy", "components": "all good"})),
+        "components",
+    );
+}
+
 // ---- GET /api/consciousness/esgt/events ----
 
 fn real_event() -> Value {
@@ -322,6 +528,47 @@ fn events_decode_from_the_real_list_and_from_an_object() {
     let older = with(&older, "/nodes_participating", None);
     let events: EsgtEvents = decode(&json!([older])).unwrap();
     assert_eq!(events.events[0].nodes_participating, Some(7));
+}
+
+#[test]
+fn events_read_from_an_object_under_any_list_key_by_precedence() {
+    let other = with(&real_event(), "/event_id", Some(json!("esgt-0099")));
+    for (body, expected) in [
+        (
+            json!({"items": [real_event()], "total": 1, "page": 1}),
+            vec!["esgt-0042"],
+        ),
+        (json!({"data": [real_event()]}), vec!["esgt-0042"]),
+        (json!({"esgt_events": [real_event()]}), vec!["esgt-0042"]),
+        (
+            json!({"data": [other.clone()], "events": [real_event()]}),
+            vec!["esgt-0042"],
+        ),
+        (
+            json!({"events": [real_event()], "items": [other]}),
+            vec!["esgt-0042"],
+        ),
+        (json!({"events": null, "count": 0}), vec![]),
+        (json!({"events": []}), vec![]),
+    ] {
+        let events: EsgtEvents = decode(&body).unwrap();
+        let ids: Vec<&str> = events.events.iter().map(|e| e.event_id.as_str()).collect();
+        assert_eq!(ids, expected, "{body}");
+    }
+}
+
+#[test]
+fn events_object_without_a_list_names_the_keys_it_looked_for() {
+    let error = decode::<EsgtEvents>(&json!({"total": 0, "limit": 20})).unwrap_err();
+    assert!(error.is_decode(), "{error}");
+    assert_eq!(error.field(), Some("events"), "{error}");
+    let text = error.to_string();
+    for key in EsgtEvents::LIST_KEYS.iter().chain(&["total", "limit"]) {
+        assert!(text.contains(&format!("`{key}`")), "{key}: {text}");
+    }
+    let error = decode::<EsgtEvents>(&json!({})).unwrap_err();
+    assert!(error.to_string().contains("no keys"), "{error}");
+    assert_names(decode::<EsgtEvents>(&json!({"events": "none"})), "events");
 }
 
 #[test]
