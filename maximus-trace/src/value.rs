@@ -107,6 +107,25 @@ impl Value {
         }
     }
 
+    /// What the value owns on the heap (owned strings and arrays), without allocating: the
+    /// export queue's byte budget counts it on the application's thread.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let text = |s: &Cow<'static, str>| match s {
+            Cow::Owned(s) => s.capacity(),
+            Cow::Borrowed(_) => 0,
+        };
+        match self {
+            Value::Bool(_) | Value::I64(_) | Value::F64(_) => 0,
+            Value::String(s) => text(s),
+            Value::BoolArray(v) => v.capacity(),
+            Value::I64Array(v) => v.capacity() * std::mem::size_of::<i64>(),
+            Value::F64Array(v) => v.capacity() * std::mem::size_of::<f64>(),
+            Value::StringArray(v) => {
+                v.capacity() * std::mem::size_of::<Cow<'static, str>>() + v.iter().map(text).sum::<usize>()
+            }
+        }
+    }
+
     pub(crate) fn from_otel(value: opentelemetry::Value) -> Self {
         use opentelemetry::{Array, Value as O};
         let text = |s: opentelemetry::StringValue| Cow::Owned(s.as_str().to_owned());

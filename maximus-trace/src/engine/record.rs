@@ -196,6 +196,11 @@ impl Record {
             + attributes
             + self.more.as_deref().map_or(0, More::heap_bytes)
     }
+
+    /// What `records` hold together (the sum of their [`Record::retained_bytes`]).
+    pub(crate) fn retained_bytes_of<'a>(records: impl IntoIterator<Item = &'a Record>) -> usize {
+        records.into_iter().map(Record::retained_bytes).sum()
+    }
 }
 
 /// The heap behind an attribute vector.
@@ -210,8 +215,7 @@ impl Attr {
         self.key.heap_bytes()
             + match &self.value {
                 AttrValue::Str(s) => s.heap_bytes(),
-                // Rare: an estimate (the value's text) is enough for a budget.
-                AttrValue::Array(v) => std::mem::size_of::<Value>() + v.to_string().len(),
+                AttrValue::Array(v) => std::mem::size_of::<Value>() + v.heap_bytes(),
                 _ => 0,
             }
     }
