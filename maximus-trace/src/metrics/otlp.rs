@@ -5,6 +5,8 @@
 //! `traces.span.metrics.duration` in ms, attributes `span.name`, `span.kind`, `status.code`),
 //! and pushed by the SDK's periodic reader on its own thread.
 
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
@@ -30,6 +32,9 @@ pub(crate) struct OtlpSpanMetrics {
     provider: SdkMeterProvider,
     calls: Counter<u64>,
     duration: Histogram<f64>,
+    /// The push still running on its thread, if one is: a flush waits for it rather than
+    /// starting another, so a hung endpoint costs one thread, not one per flush.
+    pushing: Mutex<Option<Receiver<()>>>,
 }
 
 impl OtlpSpanMetrics {
@@ -67,13 +72,14 @@ impl OtlpSpanMetrics {
             provider,
             calls,
             duration,
+            pushing: Mutex::new(None),
         })
     }
 
     /// Pushes what was recorded so far, waiting until `deadline` at most.
     pub fn flush(&self, deadline: Instant) {
         let provider = self.provider.clone();
-        until(deadline, move || {
+        self.until(deadline, move || {
             if let Err(e) = provider.force_flush() {
                 log::debug!("maximus-trace: pushing span metrics failed: {e}");
             }
@@ -84,24 +90,41 @@ impl OtlpSpanMetrics {
     /// most.
     pub fn stop(&self, deadline: Instant) {
         let provider = self.provider.clone();
-        until(deadline, move || {
+        self.until(deadline, move || {
             let _ = provider.shutdown();
         });
     }
+
+    /// Runs `work` on a thread of its own and waits for it until `deadline` at most (it goes
+    /// on by itself after that). While an earlier push is still running, waits for that one
+    /// instead, and starts `work` only if it ends in time.
+    fn until(&self, deadline: Instant, work: impl FnOnce() + Send + 'static) {
+        let mut pushing = self.pushing.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(earlier) = pushing.take()
+            && !finished_by(&earlier, deadline)
+        {
+            *pushing = Some(earlier);
+            log::debug!("maximus-trace: the previous span metrics push is still running");
+            return;
+        }
+        let (done, finished) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("maximus-trace-metrics-push".into())
+            .spawn(move || {
+                work();
+                let _ = done.send(());
+            });
+        if spawned.is_ok() && !finished_by(&finished, deadline) {
+            *pushing = Some(finished);
+        }
+    }
 }
 
-/// Runs `work` on a thread of its own and waits for it until `deadline` at most (it goes
-/// on by itself after that).
-fn until(deadline: Instant, work: impl FnOnce() + Send + 'static) {
-    let (done, finished) = std::sync::mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("maximus-trace-metrics-push".into())
-        .spawn(move || {
-            work();
-            let _ = done.send(());
-        });
-    if spawned.is_ok() {
-        let _ = finished.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+/// Whether the push behind `finished` ends by `deadline` (waiting until then at most).
+fn finished_by(finished: &Receiver<()>, deadline: Instant) -> bool {
+    match finished.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
+        Err(RecvTimeoutError::Timeout) => false,
     }
 }
 
