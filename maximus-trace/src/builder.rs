@@ -9,17 +9,47 @@ use opentelemetry_sdk::trace::{ShouldSample, SpanExporter};
 use crate::config::ResolvedConfig;
 use crate::config::{BatchSettings, ConfigError, Exporter, Limits, SamplerSetting, Settings};
 use crate::env::Env;
-use crate::export::{self, BatchObserver, Setup};
+use crate::export::{self, BatchObserver};
 use crate::manager::{self, TracingGuard, TracingManager};
 use crate::metrics::{MetricsSettings, SpanMetrics};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Setup};
 use crate::sampling::Sampler;
+use crate::stats::Counters;
 
 const DEFAULT_OTLP_HTTP: &str = "http://localhost:4318/v1/traces";
 const DEFAULT_OTLP_GRPC: &str = "http://localhost:4317";
 const DEFAULT_ZIPKIN: &str = "http://localhost:9411/api/v2/spans";
 
 type CustomExporter = Box<dyn FnOnce(Setup) -> Pipeline + Send>;
+
+/// The constructors that go through the builder.
+impl TracingManager {
+    /// Starts configuring a pipeline (environment variables fill what the builder leaves unset).
+    pub fn builder() -> TracingBuilder {
+        TracingBuilder::default()
+    }
+
+    /// A standalone manager exporting to a Jaeger agent over UDP, the four-argument constructor
+    /// of the original MAXIMUS tracing API.
+    /// Other settings come from the environment. A configuration error is logged and gives a
+    /// disabled manager, so this never fails.
+    pub fn new(
+        service_name: impl Into<String>,
+        jaeger_host: impl Into<String>,
+        jaeger_port: u16,
+        enabled: bool,
+    ) -> Self {
+        let built = TracingManager::builder()
+            .service_name(service_name)
+            .jaeger_agent(jaeger_host, jaeger_port)
+            .enabled(enabled)
+            .build();
+        built.unwrap_or_else(|e| {
+            log::error!("maximus-trace: tracing disabled: {e}");
+            TracingManager::disabled()
+        })
+    }
+}
 
 /// Configures a tracing pipeline. Every setting left unset is read from its environment
 /// variable (see the README's table), then from the defaults.
@@ -106,7 +136,9 @@ impl TracingBuilder {
     /// Exports to any OpenTelemetry `SpanExporter` instead of a built-in one.
     pub fn span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.custom_exporter = Some(Box::new(move |setup: Setup| {
-            setup.start(Some((exporter, "custom span exporter".to_owned())))
+            let counters = Arc::new(Counters::default());
+            let destination = export::custom(exporter, "custom span exporter".to_owned(), &counters);
+            setup.start(destination, counters)
         }));
         self
     }
@@ -239,7 +271,7 @@ impl TracingBuilder {
         };
         let pipeline = match self.custom_exporter.take() {
             Some(start) => start(setup),
-            None => export::start_built_in(setup)?,
+            None => setup.start_built_in()?,
         };
         Ok((TracingManager::from_pipeline(Arc::new(pipeline), true), settings))
     }

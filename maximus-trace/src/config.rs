@@ -154,8 +154,8 @@ impl SamplerSetting {
 pub(crate) struct BatchSettings {
     pub schedule_delay: Duration,
     pub export_timeout: Duration,
-    /// A cap on the spans waiting, when one is set (`OTEL_BSP_MAX_QUEUE_SIZE`); else only
-    /// `max_queue_bytes` bounds them.
+    /// A cap on the spans waiting or being exported, when one is set
+    /// (`OTEL_BSP_MAX_QUEUE_SIZE`); else only `max_queue_bytes` bounds them.
     pub max_queue_size: Option<usize>,
     /// The memory the spans waiting for export (and being exported) may hold.
     pub max_queue_bytes: usize,

@@ -54,7 +54,8 @@ pub use context::{
 };
 pub use correlation::TraceIds;
 pub use engine::bridge::otel_context;
-pub use manager::{FlushError, TracingGuard, TracingManager, get_tracing, is_enabled};
+pub use manager::{TracingGuard, TracingManager, get_tracing, is_enabled};
+pub use pipeline::FlushError;
 pub use metrics::MetricsSnapshot;
 pub use propagation::{RemoteParent, extract, inject};
 pub use span::{Span, SpanBuilder, SpanGuard, SpanKind, SpanRef, Status};

@@ -5,25 +5,11 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
-use crate::builder::TracingBuilder;
 use crate::config::Settings;
-use crate::pipeline::{self, Pipeline, PipelineRef};
+use crate::pipeline::{self, FlushError, Pipeline, PipelineRef};
 use crate::span::{Span, SpanBuilder, SpanGuard};
 use crate::stats::Stats;
 use crate::value::KeyValue;
-
-/// Why [`TracingManager::force_flush`] did not complete.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum FlushError {
-    /// The exporter did not finish within the bound: the collector is slow, hung or
-    /// unreachable. The spans stay queued, counted, and go out when it answers (or are
-    /// counted as failed).
-    #[error(
-        "flushing spans timed out after {0:.1?}: the exporter has not finished (is the collector slow or hung?)"
-    )]
-    Timeout(std::time::Duration),
-}
 
 /// The entry point: creates spans and owns (or refers to) an export pipeline.
 ///
@@ -69,32 +55,6 @@ pub fn get_tracing() -> &'static TracingManager {
 }
 
 impl TracingManager {
-    /// Starts configuring a pipeline (environment variables fill what the builder leaves unset).
-    pub fn builder() -> TracingBuilder {
-        TracingBuilder::default()
-    }
-
-    /// A standalone manager exporting to a Jaeger agent over UDP, the four-argument constructor
-    /// of the original MAXIMUS tracing API.
-    /// Other settings come from the environment. A configuration error is logged and gives a
-    /// disabled manager, so this never fails.
-    pub fn new(
-        service_name: impl Into<String>,
-        jaeger_host: impl Into<String>,
-        jaeger_port: u16,
-        enabled: bool,
-    ) -> Self {
-        let built = TracingManager::builder()
-            .service_name(service_name)
-            .jaeger_agent(jaeger_host, jaeger_port)
-            .enabled(enabled)
-            .build();
-        built.unwrap_or_else(|e| {
-            log::error!("maximus-trace: tracing disabled: {e}");
-            TracingManager::disabled()
-        })
-    }
-
     /// A manager that records nothing.
     pub const fn disabled() -> Self {
         TracingManager {
@@ -160,8 +120,11 @@ impl TracingManager {
     /// Hands every ended span to the exporter now and waits (bounded) for it to finish.
     /// Spans ended on this thread, and on threads that are not inside a span, are included;
     /// a thread inside a long span hands its ended spans over at its next span end.
+    /// `Err` when a span could not be delivered: the bound ran out, the exporter failed
+    /// (its error is the source), or the pipeline is shut down. A disabled manager has
+    /// nothing to flush: `Ok`.
     pub fn force_flush(&self) -> Result<(), FlushError> {
-        match self.pipeline() {
+        match &self.pipeline {
             None => Ok(()),
             Some(p) => p.force_flush(),
         }

@@ -157,3 +157,39 @@ fn a_flush_that_completes_leaves_the_exit_its_whole_bound() {
         1_000
     );
 }
+
+#[test]
+fn a_flush_that_timed_out_once_leaves_later_flushes_and_the_exit_their_bound() {
+    let _lock = support::exclusive();
+    let log_from = log_capture::all().len();
+    // Holds the first post for longer than the bound, then answers everything.
+    let collector = OtlpReceiver::stalls_once(BOUND + Duration::from_millis(500));
+    let guard = pipeline(collector.endpoint());
+    for i in 0..100 {
+        let _s = span!("before_the_stall", i = i as i64);
+    }
+    let first = guard.force_flush();
+    assert!(matches!(first, Err(FlushError::Timeout(_))), "{first:?}");
+    // The collector recovers: the stalled post is answered.
+    assert_eq!(collector.wait_for_spans(100, BOUND * 2).len(), 100);
+    for i in 0..100 {
+        let _s = span!("after_the_stall", i = i as i64);
+    }
+    guard
+        .force_flush()
+        .expect("a flush after the collector recovered has its own bound");
+    for i in 0..100 {
+        let _s = span!("at_exit", i = i as i64);
+    }
+    guard.shutdown();
+    let stats = guard.stats();
+    drop(guard);
+    assert_eq!(
+        (stats.spans_exported, stats.spans_failed),
+        (300, 0),
+        "the exit delivered everything: {stats:?}"
+    );
+    assert_eq!(collector.wait_for_spans(300, BOUND).len(), 300);
+    let later = &log_capture::all()[log_from..];
+    assert!(!later.contains("shutdown bound ran out"), "{later}");
+}

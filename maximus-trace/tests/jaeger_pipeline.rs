@@ -197,3 +197,36 @@ fn a_span_too_large_for_a_datagram_arrives_trimmed_and_is_counted() {
     );
     assert!(span.tags.iter().any(|t| t.key == "maximus.trimmed_attributes"));
 }
+
+#[test]
+fn a_span_too_large_even_trimmed_is_counted_dropped_and_its_batch_mates_exported() {
+    let _lock = support::exclusive();
+    let agent = FakeAgent::start();
+    let guard = TracingManager::builder()
+        .environment(|_| None)
+        .jaeger_agent("127.0.0.1", agent.port)
+        .init()
+        .expect("init");
+    let huge_name = "n".repeat(100_000);
+    {
+        let _s = guard.span(huge_name, [("k", 1)]);
+    }
+    for _ in 0..3 {
+        let _s = span!("fits");
+    }
+    let flushed = guard.force_flush();
+    let stats = guard.stats();
+    let batches = agent.wait_for_spans(3, ARRIVAL);
+    drop(guard);
+    assert_eq!(
+        (
+            stats.spans_exported,
+            stats.spans_failed,
+            stats.spans_dropped_too_large
+        ),
+        (3, 0, 1),
+        "{stats:?}"
+    );
+    assert!(flushed.is_ok(), "a dropped span is not a failed export: {flushed:?}");
+    assert_eq!(spans(&batches).len(), 3);
+}

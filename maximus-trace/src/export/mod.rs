@@ -1,7 +1,8 @@
-//! Exporters: where finished spans go. One file per wire format.
-//!
-//! Every exporter runs on the pipeline's export thread (`queue.rs`), so the application
-//! never waits on the network, behind a layer that counts and logs (rate-limited) failures.
+//! Exporters: where finished spans go. One file per wire format, beside the machinery that
+//! feeds them: the queue the application's threads hand records to (`queue.rs`), the export
+//! thread (`worker.rs`) and the destinations it sends each batch to (`sinks.rs`), so the
+//! application never waits on the network. Every exporter is behind a layer that counts its
+//! outcomes and logs (rate-limited) its failures (`monitored.rs`).
 
 pub mod console;
 pub(crate) mod convert;
@@ -9,6 +10,9 @@ pub mod jaeger;
 pub(crate) mod monitored;
 mod otlp;
 pub(crate) mod queue;
+pub(crate) mod sinks;
+mod staged;
+pub(crate) mod worker;
 #[cfg(feature = "zipkin")]
 mod zipkin;
 
@@ -18,119 +22,114 @@ pub use jaeger::JaegerAgentExporter;
 use std::sync::Arc;
 
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SpanExporter;
 
 use crate::config::{ConfigError, Exporter, Settings};
-use crate::pipeline::{Parts, Pipeline};
-use crate::sampling::Sampler;
 use crate::stats::Counters;
-use monitored::Monitored;
-pub(crate) use queue::BatchObserver;
-use queue::Sinks;
+use monitored::{Monitored, Report};
+pub(crate) use queue::Queue;
+pub(crate) use sinks::{BatchObserver, Sinks};
+pub(crate) use worker::{NOT_GLOBAL, Worker};
 
-/// Everything a pipeline is started from except its exporter (whose type varies).
-pub(crate) struct Setup {
-    pub settings: Settings,
-    pub sampler: Sampler,
-    pub observers: Vec<Arc<dyn BatchObserver>>,
-    /// Also print every batch (`print_traces(true)`).
-    pub console_copy: bool,
-    pub resource: Resource,
-    pub metrics: Option<crate::metrics::SpanMetrics>,
+/// Where a pipeline's spans go, before its export thread starts.
+#[derive(Default)]
+pub(crate) struct Destination {
+    /// The exporter (the console copy and the observers are added by the pipeline).
+    pub sinks: Sinks,
+    /// The Jaeger agent exporter's own counters (trimmed and oversized spans).
+    pub jaeger_stats: Option<jaeger::JaegerAgentStatsHandle>,
 }
 
-impl Setup {
-    /// Starts the pipeline exporting to `exporter` (counted in `stats()` under `name`).
-    pub(crate) fn start<E: SpanExporter + 'static>(self, exporter: Option<(E, String)>) -> Pipeline {
-        self.start_with_stats(exporter, None, None)
-    }
-
-    /// Starts the pipeline exporting with the built-in OTLP/HTTP exporter.
-    fn start_direct(self, poster: otlp::Poster, name: String) -> Pipeline {
-        self.start_with_stats::<Discard>(None, Some((poster, name)), None)
-    }
-
-    fn start_with_stats<E: SpanExporter + 'static>(
-        self,
-        exporter: Option<(E, String)>,
-        direct: Option<(otlp::Poster, String)>,
-        jaeger_stats: Option<jaeger::JaegerAgentStatsHandle>,
-    ) -> Pipeline {
-        let counters = Arc::new(Counters::default());
-        let console = self.console_copy.then(|| {
-            Monitored::new(
-                ConsoleExporter::shared_stdout(),
-                "console output".to_owned(),
-                None,
-            )
-        });
-        let exporter = exporter.map(|(e, name)| Monitored::new(e, name, Some(Arc::clone(&counters))));
-        let direct = direct.map(|(poster, name)| {
-            let report = monitored::Report::new(name, Some(Arc::clone(&counters)));
-            otlp::OtlpHttp::new(poster, report, &self.resource)
-        });
-        Pipeline::start(Parts {
-            settings: self.settings,
-            sampler: self.sampler,
-            sinks: Sinks {
-                exporter,
-                direct,
-                console,
-                observers: self.observers,
-            },
-            resource: self.resource,
-            counters,
-            jaeger_stats,
-            metrics: self.metrics,
-        })
-    }
-}
-
-/// Starts the pipeline of the configured built-in exporter.
-pub(crate) fn start_built_in(setup: Setup) -> Result<Pipeline, ConfigError> {
-    let settings = &setup.settings;
+/// The configured built-in exporter, its outcomes counted in `counters`.
+pub(crate) fn built_in(
+    settings: &Settings,
+    resource: &Resource,
+    counters: &Arc<Counters>,
+) -> Result<Destination, ConfigError> {
     // Failures are logged under this name, so a missing collector names its address.
     let name = format!(
         "{} export to {}",
         settings.exporter,
         settings.endpoint_description()
     );
+    let counted = |e| Some(Arc::clone(e));
     Ok(match settings.exporter {
-        Exporter::None => setup.start::<Discard>(None),
+        Exporter::None => Destination::default(),
         Exporter::Otlp => {
             let poster = otlp::Poster::new(settings)?;
-            setup.start_direct(poster, name)
+            let report = Report::new(name, counted(counters));
+            let direct = otlp::OtlpHttp::new(poster, report, resource);
+            Destination {
+                sinks: Sinks {
+                    direct: Some(direct),
+                    ..Sinks::default()
+                },
+                jaeger_stats: None,
+            }
         }
-        Exporter::OtlpGrpc => {
-            let exporter = otlp::grpc(settings)?;
-            setup.start(Some((exporter, name)))
-        }
+        Exporter::OtlpGrpc => grpc(settings, name, counters)?,
         Exporter::JaegerAgent => {
             let exporter = JaegerAgentExporter::new(settings.jaeger_host.clone(), settings.jaeger_port);
-            let stats = exporter.stats_handle();
-            setup.start_with_stats(Some((exporter, name)), None, Some(stats))
-        }
-        Exporter::Console => {
-            let console_copy = false;
-            Setup {
-                console_copy,
-                ..setup
+            let jaeger_stats = Some(exporter.stats_handle());
+            let sink = jaeger::AgentSink::new(exporter, Report::new(name, counted(counters)));
+            Destination {
+                sinks: Sinks {
+                    exporter: Some(Box::new(sink)),
+                    ..Sinks::default()
+                },
+                jaeger_stats,
             }
-            .start(Some((ConsoleExporter::stdout(), name)))
         }
-        Exporter::Zipkin => start_zipkin(setup, name)?,
+        Exporter::Console => custom(ConsoleExporter::stdout(), name, counters),
+        Exporter::Zipkin => zipkin(settings, name, counters)?,
+    })
+}
+
+/// Any OpenTelemetry exporter, its outcomes counted in `counters` and its failures logged
+/// under `name`.
+pub(crate) fn custom<E: SpanExporter + 'static>(
+    exporter: E,
+    name: String,
+    counters: &Arc<Counters>,
+) -> Destination {
+    Destination {
+        sinks: Sinks {
+            exporter: Some(Box::new(Monitored::new(exporter, name, Some(Arc::clone(counters))))),
+            ..Sinks::default()
+        },
+        jaeger_stats: None,
+    }
+}
+
+/// The uncounted copy of every batch to the console (`print_traces(true)`).
+pub(crate) fn console_copy() -> Box<dyn sinks::Deliver> {
+    Box::new(Monitored::new(
+        ConsoleExporter::shared_stdout(),
+        "console output".to_owned(),
+        None,
+    ))
+}
+
+#[cfg(feature = "grpc")]
+fn grpc(settings: &Settings, name: String, counters: &Arc<Counters>) -> Result<Destination, ConfigError> {
+    Ok(custom(otlp::grpc(settings)?, name, counters))
+}
+
+#[cfg(not(feature = "grpc"))]
+fn grpc(_settings: &Settings, _name: String, _counters: &Arc<Counters>) -> Result<Destination, ConfigError> {
+    Err(ConfigError::Exporter {
+        exporter: Exporter::OtlpGrpc,
+        reason: "maximus-trace was built without the `grpc` feature".to_owned(),
     })
 }
 
 #[cfg(feature = "zipkin")]
-fn start_zipkin(setup: Setup, name: String) -> Result<Pipeline, ConfigError> {
-    let exporter = zipkin::ZipkinExporter::new(&setup.settings);
-    Ok(setup.start(Some((exporter, name))))
+fn zipkin(settings: &Settings, name: String, counters: &Arc<Counters>) -> Result<Destination, ConfigError> {
+    Ok(custom(zipkin::ZipkinExporter::new(settings), name, counters))
 }
 
 #[cfg(not(feature = "zipkin"))]
-fn start_zipkin(_setup: Setup, _name: String) -> Result<Pipeline, ConfigError> {
+fn zipkin(_settings: &Settings, _name: String, _counters: &Arc<Counters>) -> Result<Destination, ConfigError> {
     Err(ConfigError::Exporter {
         exporter: Exporter::Zipkin,
         reason: "maximus-trace was built without the `zipkin` feature".to_owned(),
@@ -153,15 +152,4 @@ pub(crate) fn describe_transport_error(error: reqwest::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-/// The exporter of a pipeline that exports nothing (`Exporter::None`): its batches are only
-/// seen by the span metrics.
-#[derive(Debug)]
-pub(crate) struct Discard;
-
-impl SpanExporter for Discard {
-    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
-        Ok(())
-    }
 }

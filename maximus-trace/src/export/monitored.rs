@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use crate::stats::Counters;
+use super::sinks::Deliver;
+use crate::stats::{Counters, ExportFailure};
 
 const LOG_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -52,9 +52,9 @@ impl Report {
         }
     }
 
-    pub(crate) fn failure(&self, error: &dyn std::fmt::Display, spans: usize) {
+    pub(crate) fn failure(&self, error: ExportFailure, spans: usize) {
         if let Some(counters) = &self.counters {
-            counters.failed(spans);
+            counters.failed(spans, Arc::clone(&error));
         }
         let Ok(mut log) = self.failures.lock() else { return };
         log.failing = true;
@@ -89,26 +89,24 @@ impl Report {
     }
 }
 
-impl<E: SpanExporter> SpanExporter for Monitored<E> {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let spans = batch.len();
-        let result = self.inner.export(batch).await;
-        match &result {
-            Ok(()) => self.report.success(spans),
-            Err(e) => self.report.failure(e, spans),
-        }
-        result
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
+impl<E: SpanExporter> Deliver for Monitored<E> {
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+
+    fn deliver(&self, batch: Vec<SpanData>) {
+        let spans = batch.len();
+        // An OpenTelemetry exporter has finished with the batch when `export` returns.
+        match futures_executor::block_on(self.inner.export(batch)) {
+            Ok(()) => self.report.success(spans),
+            Err(e) => self.report.failure(Arc::new(e), spans),
+        }
+    }
+
+    fn shutdown(&self, deadline: Instant) -> bool {
+        let _ = self
+            .inner
+            .shutdown_with_timeout(deadline.saturating_duration_since(Instant::now()));
+        true
     }
 }

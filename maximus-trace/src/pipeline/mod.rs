@@ -1,6 +1,13 @@
 //! A running pipeline: the sampler spans ask, the queue ended spans go to, the export
 //! thread behind it, and the counters. The global one (installed by `init()`) takes spans
 //! through per-thread buffers; a standalone one (`build()`) takes them one at a time.
+//! `setup.rs` assembles one from the settings; `flush_error.rs` says why a flush failed.
+
+mod flush_error;
+mod setup;
+
+pub use flush_error::FlushError;
+pub(crate) use setup::Setup;
 
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -8,12 +15,11 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::SpanExporter;
 
 use crate::config::Settings;
 use crate::engine::{Record, local, registry};
-use crate::export::queue::{NOT_GLOBAL, Queue, Sinks, Worker};
-use crate::manager::FlushError;
+use crate::export::queue::Completeness;
+use crate::export::{NOT_GLOBAL, Queue, Sinks, Worker};
 use crate::sampling::Sampler;
 use crate::stats::{Counters, Stats};
 
@@ -31,9 +37,11 @@ pub(crate) struct Pipeline {
     /// On the short path, a span under a sampled span is sampled (a parent-based sampler).
     pub children_follow: bool,
     queue: Arc<Queue>,
-    /// When a flush that has not completed will have used up the shutdown bound: one bound
-    /// covers a program's exit, a flush just before the guard drops included.
-    exit_deadline: Mutex<Option<Instant>>,
+    /// Whether spans go anywhere that counts them (not with `Exporter::None`).
+    delivers: bool,
+    /// A flush that ran out of time and has not completed since: one bound covers a
+    /// program's exit, so a shutdown that follows waits only what is left of it.
+    unfinished_flush: Mutex<Option<UnfinishedFlush>>,
     /// `generation` once installed as the global pipeline, else [`NOT_GLOBAL`].
     global: Arc<AtomicU64>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -53,11 +61,18 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
+/// A flush request whose caller stopped waiting at `deadline`.
+#[derive(Clone, Copy, Debug)]
+struct UnfinishedFlush {
+    target: u64,
+    deadline: Instant,
+}
+
 /// Everything a pipeline is started from.
-pub(crate) struct Parts<E> {
+pub(crate) struct Parts {
     pub settings: Settings,
     pub sampler: Sampler,
-    pub sinks: Sinks<E>,
+    pub sinks: Sinks,
     pub resource: Resource,
     pub counters: Arc<Counters>,
     pub jaeger_stats: Option<crate::export::jaeger::JaegerAgentStatsHandle>,
@@ -66,8 +81,9 @@ pub(crate) struct Parts<E> {
 
 impl Pipeline {
     /// Starts the export thread.
-    pub(crate) fn start<E: SpanExporter + 'static>(parts: Parts<E>) -> Self {
+    pub(crate) fn start(parts: Parts) -> Self {
         crate::engine::clock::clock();
+        let delivers = parts.sinks.delivers();
         let queue = Arc::new(Queue::new(&parts.settings.batch, Arc::clone(&parts.counters)));
         let global = Arc::new(AtomicU64::new(NOT_GLOBAL));
         let worker = Worker {
@@ -88,7 +104,8 @@ impl Pipeline {
             short_path,
             children_follow,
             queue,
-            exit_deadline: Mutex::new(None),
+            delivers,
+            unfinished_flush: Mutex::new(None),
             global,
             worker: Mutex::new(worker),
             jaeger_stats: parts.jaeger_stats,
@@ -130,25 +147,43 @@ impl Pipeline {
     }
 
     /// Exports every ended span now, waiting at most the shutdown bound. A flush that does
-    /// not complete leaves its deadline for a shutdown that follows (which then waits only
-    /// what is left of it).
+    /// not complete is remembered: a shutdown that follows while it is still unfinished
+    /// waits only what is left of its bound.
     pub(crate) fn force_flush(&self) -> Result<(), FlushError> {
+        if !self.is_active() {
+            return Err(FlushError::ShutDown);
+        }
         if self.is_global() {
             local::flush_this_thread();
         }
-        let deadline = *self
-            .lock_exit_deadline()
-            .get_or_insert_with(|| Instant::now() + self.settings.shutdown_timeout);
-        let flushed = self.queue.flush(deadline).map_err(FlushError::Timeout);
-        if flushed.is_ok() {
-            *self.lock_exit_deadline() = None;
+        let (failed_before, _) = self.queue.counters().failures();
+        let deadline = Instant::now() + self.settings.shutdown_timeout;
+        let Some(target) = self.queue.request_flush(deadline) else {
+            return Err(FlushError::ShutDown);
+        };
+        let flushed = self.queue.wait_flushed(target, deadline);
+        {
+            let mut unfinished = self.lock_unfinished_flush();
+            match flushed {
+                Err(_) => *unfinished = Some(UnfinishedFlush { target, deadline }),
+                // Completing this request completes every earlier one.
+                Ok(()) if unfinished.is_some_and(|u| u.target <= target) => *unfinished = None,
+                Ok(()) => {}
+            }
         }
         // After the spans: their batches have just updated the span metrics. Within the
         // same bound.
         if let Some(metrics) = &self.metrics {
             metrics.flush(deadline);
         }
-        flushed
+        flushed.map_err(FlushError::Timeout)?;
+        match self.queue.counters().failures() {
+            (failed, Some(source)) if failed > failed_before => Err(FlushError::Export {
+                spans: failed - failed_before,
+                source,
+            }),
+            _ => Ok(()),
+        }
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -171,6 +206,8 @@ impl Pipeline {
 
     /// Stops accepting spans, exports what is left and shuts the exporter down (on the export
     /// thread), waiting at most the configured time: a hung exporter cannot hold the caller.
+    /// Span metrics are pushed last, with what is left of the bound (they count the last
+    /// batches).
     pub(crate) fn shutdown(&self) {
         if !self.active.swap(false, Ordering::SeqCst) {
             return;
@@ -178,34 +215,45 @@ impl Pipeline {
         if self.is_global() {
             local::flush_this_thread();
         }
-        let own = Instant::now() + self.settings.shutdown_timeout;
-        let deadline = self.lock_exit_deadline().map_or(own, |flush| flush.min(own));
+        let deadline = self.exit_deadline();
+        self.queue.begin_shutdown(deadline);
+        let finished = self.queue.wait_finished(deadline);
         if let Some(metrics) = &self.metrics {
             metrics.stop(deadline);
         }
-        match self.queue.shutdown(deadline) {
-            Ok(()) => {
-                let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
-                if let Some(worker) = worker {
-                    let _ = worker.join();
-                }
-                log::debug!("maximus-trace: pipeline shut down");
+        if finished == Ok(Completeness::Complete) {
+            let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
+            if let Some(worker) = worker {
+                let _ = worker.join();
             }
-            // The export thread is left to finish (or not) on its own: the caller goes on.
-            Err(_) => {
-                let lost = self.queue.counters().abandon_undelivered();
-                log::warn!(
-                    "maximus-trace: the {:?} shutdown bound ran out: {lost} spans not delivered by the {} export to {}",
-                    self.settings.shutdown_timeout,
-                    self.settings.exporter,
-                    self.settings.endpoint_description()
-                );
-            }
+            log::debug!("maximus-trace: pipeline shut down");
+            return;
+        }
+        // The export thread is left to finish (or not) on its own: the caller goes on.
+        let lost = match self.delivers {
+            true => self.queue.counters().abandon_undelivered(),
+            false => 0,
+        };
+        log::warn!(
+            "maximus-trace: the {:?} shutdown bound ran out: {lost} spans not delivered by the {} export to {}",
+            self.settings.shutdown_timeout,
+            self.settings.exporter,
+            self.settings.endpoint_description()
+        );
+    }
+
+    /// The shutdown's deadline: the bound from now, or what is left of it when a flush that
+    /// ran out of time is still unfinished.
+    fn exit_deadline(&self) -> Instant {
+        let own = Instant::now() + self.settings.shutdown_timeout;
+        match *self.lock_unfinished_flush() {
+            Some(flush) if !self.queue.is_flushed(flush.target) => flush.deadline.min(own),
+            _ => own,
         }
     }
 
-    fn lock_exit_deadline(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
-        self.exit_deadline.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock_unfinished_flush(&self) -> std::sync::MutexGuard<'_, Option<UnfinishedFlush>> {
+        self.unfinished_flush.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -79,6 +79,9 @@ struct State {
     script: std::collections::VecDeque<Scripted>,
     /// When each trace post arrived, answered from the script or not.
     attempts: Vec<Instant>,
+    /// How long the next trace post is held before it is answered (a collector that hangs
+    /// once, then recovers).
+    stall_next: Option<Duration>,
     /// Clones of every accepted stream, shut down when the receiver drops so no thread of
     /// ours (or the exporter's) stays blocked on them.
     streams: Vec<TcpStream>,
@@ -159,6 +162,14 @@ impl OtlpReceiver {
         receiver
             .shared
             .update(|s| s.script = replies.iter().copied().collect());
+        receiver
+    }
+
+    /// A receiver that holds its first trace post for `stall` before answering it, then
+    /// answers every request at once: a collector that hangs once and recovers.
+    pub fn stalls_once(stall: Duration) -> Self {
+        let receiver = Self::start();
+        receiver.shared.update(|s| s.stall_next = Some(stall));
         receiver
     }
 
@@ -316,10 +327,15 @@ fn serve(stream: TcpStream, shared: &Shared, delay: Duration) {
             continue;
         }
         let mut scripted = None;
+        let mut stall = None;
         shared.update(|s| {
             s.attempts.push(Instant::now());
             scripted = s.script.pop_front();
+            stall = s.stall_next.take();
         });
+        if let Some(stall) = stall {
+            std::thread::sleep(stall);
+        }
         if let Some((status, extra)) = scripted {
             let extra: String = extra.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
             let head = format!("HTTP/1.1 {status}\r\n{extra}content-length: 0\r\n\r\n");

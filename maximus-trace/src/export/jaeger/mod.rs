@@ -12,11 +12,14 @@ mod thrift;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use super::monitored::Report;
+use super::sinks::{Deliver, failure};
 
 pub use self::thrift::{
     Batch, ClientStats, JaegerSpan, Log, Process, SpanRef, SpanRefType, Tag, TagValue, decode_emit_batch,
@@ -41,8 +44,10 @@ const PACE: Duration = Duration::from_micros(100);
 /// Each datagram is one oneway compact-protocol `emitBatch` call holding as many spans as fit
 /// under the packet limit; a span too large on its own loses its events, then its attributes
 /// (tagged `maximus.trimmed_events` / `maximus.trimmed_attributes`), and is dropped and counted
-/// only if it is still too large. Sending never blocks: the socket is non-blocking and a full
-/// send buffer counts as a failed send. Resolving the host (on the first export, and after a
+/// only if it is still too large. The socket is non-blocking and a full send buffer counts as
+/// a failed send, but datagrams are paced 100 µs apart (UDP has no flow control), so `export`
+/// takes about 100 µs per datagram: run it on a thread of its own, as OpenTelemetry's batch
+/// span processor and maximus-trace's export thread do, not on an async executor. Resolving the host (on the first export, and after a
 /// failure) takes as long as a DNS lookup; after a failed lookup, exports fail fast for 5 s
 /// before the next attempt. Failures come back as `Err` naming the agent's address; nothing is
 /// logged here.
@@ -93,47 +98,42 @@ impl JaegerAgentExporter {
         JaegerAgentStatsHandle(Arc::clone(&self.counters))
     }
 
-    fn export_spans(&self, spans: Vec<SpanData>) -> OTelSdkResult {
+    /// Sends `spans`: how many went out, and why the others did not.
+    fn send_spans(&self, spans: Vec<SpanData>) -> Sent {
+        let total = spans.len();
         if self.is_shutdown.load(Ordering::Acquire) {
-            return Err(OTelSdkError::AlreadyShutdown);
+            return Sent::none(total, "the exporter is shut down".to_owned());
         }
         let next_seq_no = || self.next_seq_no.fetch_add(1, Ordering::Relaxed);
-        let packed = packing::pack(spans, &self.process, self.max_packet_size, next_seq_no)
+        let packed = match packing::pack(spans, &self.process, self.max_packet_size, next_seq_no) {
+            Ok(packed) => packed,
             // `{e:?}`: the thrift crate's `Display` leaves out the error's detail.
-            .map_err(|e| self.failure(&format!("cannot encode spans: {e:?}")))?;
+            Err(e) => return Sent::none(total, self.describe(&format!("cannot encode spans: {e:?}"))),
+        };
         Counters::add(&self.counters.spans_trimmed, packed.trimmed);
         Counters::add(&self.counters.spans_dropped_too_large, packed.dropped);
-        let mut problems = Vec::new();
-        if let Err(cause) = self.send(&packed.datagrams) {
-            problems.push(cause);
-        }
-        if packed.dropped > 0 {
-            problems.push(format!(
-                "{} span(s) dropped: still over the {}-byte packet limit after trimming",
-                packed.dropped, self.max_packet_size
-            ));
-        }
-        if !problems.is_empty() {
-            return Err(self.failure(&problems.join("; ")));
-        }
-        Ok(())
-    }
-
-    /// Sends the datagrams in order, stopping at the first failure: after one, the socket is
-    /// re-created (and the host re-resolved) on the next export rather than retried blindly.
-    fn send(&self, datagrams: &[packing::Datagram]) -> Result<(), String> {
-        for (n, datagram) in datagrams.iter().enumerate() {
+        let mut sent = Sent {
+            spans: 0,
+            unsent: 0,
+            dropped: packed.dropped,
+            cause: None,
+        };
+        for (n, datagram) in packed.datagrams.iter().enumerate() {
             self.pace();
             if let Err(cause) = self.agent.send(&datagram.bytes) {
-                let unsent = &datagrams[n..];
+                // After one failure the socket is re-created (and the host re-resolved) on
+                // the next export rather than the rest sent blindly.
+                let unsent = &packed.datagrams[n..];
                 Counters::add(&self.counters.send_errors, unsent.len());
-                let spans: usize = unsent.iter().map(|d| d.spans).sum();
-                return Err(format!("{cause}; {spans} span(s) not sent"));
+                sent.unsent = unsent.iter().map(|d| d.spans).sum();
+                sent.cause = Some(self.describe(&format!("{cause}; {} span(s) not sent", sent.unsent)));
+                break;
             }
             Counters::add(&self.counters.datagrams_sent, 1);
             Counters::add(&self.counters.spans_sent, datagram.spans);
+            sent.spans += datagram.spans;
         }
-        Ok(())
+        sent
     }
 
     /// Waits until [`PACE`] has passed since the last datagram (of this batch or the one
@@ -152,14 +152,90 @@ impl JaegerAgentExporter {
         *last = Some(std::time::Instant::now());
     }
 
-    fn failure(&self, cause: &str) -> OTelSdkError {
-        OTelSdkError::InternalFailure(format!("jaeger agent {}: {cause}", self.agent.endpoint()))
+    fn describe(&self, cause: &str) -> String {
+        format!("jaeger agent {}: {cause}", self.agent.endpoint())
+    }
+}
+
+/// What one export sent.
+struct Sent {
+    /// Spans in datagrams handed to the operating system.
+    spans: usize,
+    /// Spans not sent: the host did not resolve, the socket refused them, or encoding failed.
+    unsent: usize,
+    /// Spans too large for a datagram even after trimming.
+    dropped: usize,
+    /// Why `unsent` were not sent.
+    cause: Option<String>,
+}
+
+impl Sent {
+    fn none(spans: usize, cause: String) -> Self {
+        Sent {
+            spans: 0,
+            unsent: spans,
+            dropped: 0,
+            cause: Some(cause),
+        }
+    }
+}
+
+/// The built-in pipeline's destination for the agent: counts per datagram, so a batch whose
+/// last datagrams failed counts its first ones as exported, and a span too large for any
+/// datagram only as `spans_dropped_too_large`.
+///
+/// An error the operating system reports for a datagram (ICMP port unreachable, seen by the
+/// connected socket) surfaces on a later send: it may be counted against the datagram after
+/// the one that caused it.
+pub(crate) struct AgentSink {
+    exporter: JaegerAgentExporter,
+    report: Report,
+}
+
+impl AgentSink {
+    pub(crate) fn new(exporter: JaegerAgentExporter, report: Report) -> Self {
+        AgentSink { exporter, report }
+    }
+}
+
+impl Deliver for AgentSink {
+    fn set_resource(&mut self, resource: &Resource) {
+        self.exporter.process = convert::process(resource);
+    }
+
+    fn deliver(&self, batch: Vec<SpanData>) {
+        let sent = self.exporter.send_spans(batch);
+        if sent.spans > 0 {
+            self.report.success(sent.spans);
+        }
+        if let Some(cause) = sent.cause {
+            self.report.failure(failure(cause), sent.unsent);
+        }
+    }
+
+    fn shutdown(&self, _deadline: Instant) -> bool {
+        let _ = self.exporter.shutdown_with_timeout(Duration::ZERO);
+        true
     }
 }
 
 impl SpanExporter for JaegerAgentExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.export_spans(batch)
+        if self.is_shutdown.load(Ordering::Acquire) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        let sent = self.send_spans(batch);
+        let mut problems: Vec<String> = sent.cause.into_iter().collect();
+        if sent.dropped > 0 {
+            problems.push(self.describe(&format!(
+                "{} span(s) dropped: still over the {}-byte packet limit after trimming",
+                sent.dropped, self.max_packet_size
+            )));
+        }
+        match problems.is_empty() {
+            true => Ok(()),
+            false => Err(OTelSdkError::InternalFailure(problems.join("; "))),
+        }
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {

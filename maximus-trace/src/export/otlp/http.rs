@@ -18,6 +18,7 @@ use crate::config::{ConfigError, Exporter, Settings};
 use crate::engine::Record;
 use crate::engine::clock::WallClock;
 use crate::export::monitored::Report;
+use crate::export::sinks::failure;
 
 /// The first pause before a retry; doubled each time.
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
@@ -122,7 +123,7 @@ impl OtlpHttp {
         if self.sending.is_none() {
             match Sending::start(self.poster.clone(), Arc::clone(&self.report)) {
                 Ok(sending) => self.sending = Some(sending),
-                Err(error) => return self.report.failure(&error, spans),
+                Err(error) => return self.report.failure(failure(error), spans),
             }
         }
         let Some(sending) = &self.sending else { return };
@@ -134,16 +135,15 @@ impl OtlpHttp {
         *in_flight += 1;
         drop(in_flight);
         if sending.jobs.send(Job { body, spans }).is_err() {
-            self.report.failure(&"the posting thread has stopped", spans);
+            self.report.failure(failure("the posting thread has stopped"), spans);
         }
     }
 
-    /// Waits (at most `timeout`) until every batch handed over has been posted; whether
-    /// they were.
-    pub(crate) fn wait_idle(&self, timeout: Duration) -> bool {
+    /// Waits (until `deadline` at most) until every batch handed over has been posted;
+    /// whether they were.
+    pub(crate) fn wait_idle(&self, deadline: Instant) -> bool {
         let Some(sending) = &self.sending else { return true };
         let (count, idle) = &*sending.in_flight;
-        let deadline = Instant::now() + timeout;
         let mut in_flight = count.lock().unwrap_or_else(PoisonError::into_inner);
         while *in_flight > 0 {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
@@ -158,10 +158,10 @@ impl OtlpHttp {
     }
 
     /// Posts what is handed over, then stops the posting threads (which drop the client).
-    /// Posts still out after `timeout` are left to finish on their own: joining their
-    /// threads would overrun the bound.
-    pub(crate) fn shutdown(&mut self, timeout: Duration) {
-        let idle = self.wait_idle(timeout);
+    /// Posts still out at `deadline` are left to finish on their own (joining their threads
+    /// would overrun the bound); whether none were.
+    pub(crate) fn shutdown(&mut self, deadline: Instant) -> bool {
+        let idle = self.wait_idle(deadline);
         if let Some(sending) = self.sending.take() {
             drop(sending.jobs);
             if idle {
@@ -170,6 +170,7 @@ impl OtlpHttp {
                 }
             }
         }
+        idle
     }
 }
 
@@ -220,7 +221,7 @@ fn post_jobs(
             .unwrap_or_else(|_| Err("the HTTP client panicked".to_owned()));
         match outcome {
             Ok(()) => report.success(job.spans),
-            Err(error) => report.failure(&error, job.spans),
+            Err(error) => report.failure(failure(error), job.spans),
         }
         let (count, changed) = in_flight;
         *count.lock().unwrap_or_else(PoisonError::into_inner) -= 1;

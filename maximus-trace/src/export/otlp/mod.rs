@@ -10,13 +10,3 @@ pub(crate) use http::{OtlpHttp, Poster};
 mod grpc;
 #[cfg(feature = "grpc")]
 pub(crate) use grpc::grpc;
-
-#[cfg(not(feature = "grpc"))]
-pub(crate) fn grpc(
-    _settings: &crate::config::Settings,
-) -> Result<super::Discard, crate::config::ConfigError> {
-    Err(crate::config::ConfigError::Exporter {
-        exporter: crate::config::Exporter::OtlpGrpc,
-        reason: "maximus-trace was built without the `grpc` feature".to_owned(),
-    })
-}
