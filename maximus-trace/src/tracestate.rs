@@ -26,16 +26,40 @@ pub(crate) struct TraceState {
 
 impl TraceState {
     /// The OpenTelemetry type, for its API (custom samplers, exporters given `SpanData`, the
-    /// context bridge). Lossy where that type's rules are stricter than W3C's: it then holds
-    /// nothing. Our own wire formats write [`TraceState::header`] instead.
+    /// context bridge). That type's key rules are stricter than Level 2's (at most one `@`):
+    /// a member it refuses is left out, the others kept in order. Our own wire formats write
+    /// [`TraceState::header`] instead, and where a span's state comes back from that type
+    /// unchanged, ours is kept ([`TraceState::from_otel_unless_unchanged`]).
     pub(crate) fn to_otel(&self) -> opentelemetry::trace::TraceState {
-        self.header.parse().unwrap_or_default()
+        if let Ok(whole) = self.header.parse() {
+            return whole;
+        }
+        let members: Vec<(&str, &str)> = self.iter().collect();
+        // `insert` puts a member first, so the list is built from its end.
+        members
+            .into_iter()
+            .rev()
+            .fold(opentelemetry::trace::TraceState::default(), |state, (k, v)| {
+                state.insert(k, v).unwrap_or(state)
+            })
     }
 
     /// From the OpenTelemetry type (a sampler's answer, another library's context); `None`
     /// when it is empty or not valid by the W3C grammar.
     pub(crate) fn from_otel(state: &opentelemetry::trace::TraceState) -> Option<TraceState> {
         TraceState::parse([state.header().as_bytes()])
+    }
+
+    /// `state` as ours, where it is not simply `original` handed through OpenTelemetry's
+    /// type and back: then `original` itself, with the members that type cannot hold.
+    pub(crate) fn from_otel_unless_unchanged(
+        state: &opentelemetry::trace::TraceState,
+        original: Option<&TraceState>,
+    ) -> Option<TraceState> {
+        match original {
+            Some(original) if original.to_otel() == *state => Some(original.clone()),
+            _ => TraceState::from_otel(state),
+        }
     }
 }
 
@@ -239,6 +263,24 @@ mod tests {
     /// Parses one header value.
     fn parse(value: &str) -> Option<TraceState> {
         TraceState::parse([value.as_bytes()])
+    }
+
+    #[test]
+    fn opentelemetrys_type_gets_the_members_it_accepts_in_order() {
+        let ours = parse("a=1,foo@@bar=2,b=3").unwrap();
+        assert_eq!(ours.to_otel().header(), "a=1,b=3");
+        let plain = parse("a=1,b=2").unwrap();
+        assert_eq!(plain.to_otel().header(), "a=1,b=2");
+    }
+
+    #[test]
+    fn a_state_back_from_opentelemetry_unchanged_is_ours_again() {
+        let ours = parse("a=1,foo@@bar=2").unwrap();
+        let round_trip = TraceState::from_otel_unless_unchanged(&ours.to_otel(), Some(&ours));
+        assert_eq!(round_trip, Some(ours.clone()));
+        let changed = "c=9,a=1".parse().unwrap();
+        let taken = TraceState::from_otel_unless_unchanged(&changed, Some(&ours));
+        assert_eq!(taken.map(|t| t.header().to_owned()), Some("c=9,a=1".to_owned()));
     }
 
     /// The canonical header of one parsed header value.

@@ -157,6 +157,61 @@ fn no_tracestate_sends_none() {
     assert_eq!(one(""), None);
 }
 
+// ---- through OpenTelemetry's types (custom samplers, the context bridge) ----
+
+/// A Level 2 list that OpenTelemetry's `TraceState` cannot hold whole (a key with two `@`).
+const LEVEL_2_ONLY: &str = "foo@@bar=1,bar=2";
+
+fn incoming(trace_state: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("traceparent", HeaderValue::from_static(TRACEPARENT));
+    headers.insert("tracestate", HeaderValue::from_str(trace_state).unwrap());
+    headers
+}
+
+#[test]
+fn a_custom_sampler_does_not_cost_the_list_members_opentelemetry_refuses() {
+    let mut outgoing = HeaderMap::new();
+    let sampler = opentelemetry_sdk::trace::Sampler::ParentBased(Box::new(
+        opentelemetry_sdk::trace::Sampler::AlwaysOn,
+    ));
+    let _ = support::capture_with(
+        |b| b.sampler(sampler),
+        || {
+            let remote = extract(&incoming(LEVEL_2_ONLY));
+            let _server = get_tracing().span_builder("server").parent(&remote).entered();
+            let _client = maximus_trace::span!("client");
+            inject(&mut outgoing);
+        },
+    );
+    assert_eq!(outgoing["tracestate"], LEVEL_2_ONLY);
+}
+
+#[test]
+fn a_context_handed_through_opentelemetry_keeps_the_whole_list() {
+    let mut outgoing = HeaderMap::new();
+    let _ = support::capture_with(
+        |b| b.otel_context(true),
+        || {
+            let remote = extract(&incoming(LEVEL_2_ONLY));
+            let _server = get_tracing().span_builder("server").parent(&remote).entered();
+            let cx = maximus_trace::otel_context();
+            outgoing = std::thread::scope(|s| {
+                s.spawn(move || {
+                    let _attached = cx.attach();
+                    let _worker = maximus_trace::span!("on_another_thread");
+                    let mut headers = HeaderMap::new();
+                    inject(&mut headers);
+                    headers
+                })
+                .join()
+                .unwrap()
+            });
+        },
+    );
+    assert_eq!(outgoing["tracestate"], LEVEL_2_ONLY);
+}
+
 // ---- properties ----
 
 fn key() -> impl Strategy<Value = String> {

@@ -18,6 +18,7 @@ use opentelemetry::trace::TraceContextExt;
 
 use super::frame::{Frame, Inherited, Parent, copy_baggage};
 use super::ids::SpanIds;
+use crate::tracestate::TraceState;
 
 static ON: AtomicBool = AtomicBool::new(false);
 
@@ -44,6 +45,9 @@ fn otel_parent_of_current() -> Option<Parent> {
     Context::map_current(parent_of)
 }
 
+/// Our `tracestate` beside OpenTelemetry's in a context we made.
+struct Carried(TraceState);
+
 /// The span (and baggage) of an OpenTelemetry context, as a parent.
 pub(crate) fn parent_of(cx: &Context) -> Option<Parent> {
     let span = cx.span();
@@ -56,7 +60,10 @@ pub(crate) fn parent_of(cx: &Context) -> Option<Parent> {
     Some(Parent {
         ids: SpanIds::from_otel(sc),
         inherited: Inherited::shared(
-            crate::tracestate::TraceState::from_otel(sc.trace_state()),
+            TraceState::from_otel_unless_unchanged(
+                sc.trace_state(),
+                cx.get::<Carried>().map(|carried| &carried.0),
+            ),
             baggage,
         ),
     })
@@ -72,10 +79,14 @@ pub(crate) fn attach(frame: &mut Frame) {
 
 /// An OpenTelemetry context whose span has `ids` (not recording: its record is ours).
 pub(crate) fn context_of(ids: SpanIds, inherited: &Option<Arc<Inherited>>) -> Context {
-    let trace_state = Inherited::trace_state(inherited)
-        .map(crate::tracestate::TraceState::to_otel)
-        .unwrap_or_default();
-    let cx = Context::new().with_remote_span_context(ids.to_otel(trace_state));
+    let ours = Inherited::trace_state(inherited);
+    let trace_state = ours.map(TraceState::to_otel).unwrap_or_default();
+    let mut cx = Context::new().with_remote_span_context(ids.to_otel(trace_state));
+    if let Some(ours) = ours {
+        // OpenTelemetry's type may not hold every member: ours goes along, for
+        // `parent_of` to take back when the context returns unchanged.
+        cx = cx.with_value(Carried(ours.clone()));
+    }
     match inherited.as_ref().and_then(|i| i.baggage.as_ref()) {
         Some(baggage) => cx.with_baggage(copy_baggage(baggage)),
         None => cx,

@@ -150,7 +150,9 @@ fn ask_custom(
         .as_ref()
         .and_then(|i| i.baggage.as_ref())
         .map(super::frame::copy_baggage);
-    let inherited = Inherited::shared(TraceState::from_otel(&result.trace_state), baggage);
+    let original = Inherited::trace_state(&inherited);
+    let trace_state = TraceState::from_otel_unless_unchanged(&result.trace_state, original);
+    let inherited = Inherited::shared(trace_state, baggage);
     let sampled = match result.decision {
         SamplingDecision::Drop => return Begin::Unrecorded(ids, inherited),
         SamplingDecision::RecordOnly => false,
