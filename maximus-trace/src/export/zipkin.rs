@@ -105,10 +105,60 @@ struct ZipkinSpan<'a> {
     tags: serde_json::Map<String, serde_json::Value>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct Endpoint<'a> {
-    service_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv4: Option<std::net::Ipv4Addr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv6: Option<std::net::Ipv6Addr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+}
+
+/// The attributes naming a client's peer, best first (the OpenTelemetry specification's
+/// Zipkin mapping; `net.peer.name` is the older name of `server.address`).
+const PEER_NAME_KEYS: [&str; 3] = ["peer.service", "server.address", "net.peer.name"];
+
+/// The peer of a CLIENT or PRODUCER span (Zipkin's dependency view is drawn from it), from
+/// its attributes; `peer.service` alone for other kinds. `None` when nothing names it.
+fn remote_endpoint<'a>(data: &'a SpanData) -> Option<Endpoint<'a>> {
+    let text = |key: &str| {
+        data.attributes.iter().find_map(|kv| match &kv.value {
+            Value::String(s) if kv.key.as_str() == key => Some(s.as_str()),
+            _ => None,
+        })
+    };
+    let outgoing = matches!(data.span_kind, SpanKind::Client | SpanKind::Producer);
+    if !outgoing {
+        return text("peer.service").map(|name| Endpoint {
+            service_name: Some(name),
+            ..Endpoint::default()
+        });
+    }
+    let port = data.attributes.iter().find_map(|kv| match (&kv.value, kv.key.as_str()) {
+        (Value::I64(port), "network.peer.port" | "server.port" | "net.peer.port") => {
+            u16::try_from(*port).ok()
+        }
+        _ => None,
+    });
+    let address = text("network.peer.address").and_then(|a| a.parse::<std::net::IpAddr>().ok());
+    let endpoint = Endpoint {
+        service_name: PEER_NAME_KEYS.iter().find_map(|key| text(key)),
+        ipv4: match address {
+            Some(std::net::IpAddr::V4(ip)) => Some(ip),
+            _ => None,
+        },
+        ipv6: match address {
+            Some(std::net::IpAddr::V6(ip)) => Some(ip),
+            _ => None,
+        },
+        port,
+    };
+    let named = endpoint.service_name.is_some() || address.is_some();
+    named.then_some(endpoint)
 }
 
 #[derive(Serialize)]
@@ -120,14 +170,11 @@ struct Annotation {
 fn span<'a>(data: &'a SpanData, service: &'a str) -> ZipkinSpan<'a> {
     let parent = data.parent_span_id;
     let mut tags = serde_json::Map::new();
-    let mut remote = None;
     for kv in &data.attributes {
-        if kv.key.as_str() == "peer.service" {
-            if let Value::String(name) = &kv.value {
-                remote = Some(Endpoint {
-                    service_name: name.as_str(),
-                });
-            }
+        // Zipkin marks a span failed by the presence of an `error` tag: an attribute of that
+        // name (`error = false`, say) would mark a span that did not fail. The status decides.
+        if kv.key.as_str() == "error" {
+            continue;
         }
         tags.insert(kv.key.to_string(), tag_value(&kv.value).into());
     }
@@ -168,9 +215,10 @@ fn span<'a>(data: &'a SpanData, service: &'a str) -> ZipkinSpan<'a> {
         timestamp: start,
         duration: micros(data.end_time).saturating_sub(start).max(1),
         local_endpoint: Endpoint {
-            service_name: service,
+            service_name: Some(service),
+            ..Endpoint::default()
         },
-        remote_endpoint: remote,
+        remote_endpoint: remote_endpoint(data),
         annotations: data.events.iter().map(annotation).collect(),
         tags,
     }
@@ -323,5 +371,34 @@ mod tests {
             r#""exception": {"exception.type":"PaymentDeclined"}"#
         );
         assert_eq!(span["annotations"][0]["timestamp"], 1_700_000_000_000_010u64);
+    }
+
+    #[test]
+    fn a_client_without_peer_service_names_its_peer_by_address_and_port() {
+        let mut client = data(SpanKind::Client, Status::Unset);
+        client.attributes = vec![
+            KeyValue::new("server.address", "payments.internal"),
+            KeyValue::new("network.peer.address", "10.0.0.7"),
+            KeyValue::new("server.port", 8443),
+        ];
+        let span = json(&client);
+        assert_eq!(span["remoteEndpoint"]["serviceName"], "payments.internal");
+        assert_eq!(span["remoteEndpoint"]["ipv4"], "10.0.0.7");
+        assert_eq!(span["remoteEndpoint"]["port"], 8443);
+    }
+
+    #[test]
+    fn a_server_span_takes_its_remote_endpoint_only_from_peer_service() {
+        let mut server = data(SpanKind::Server, Status::Unset);
+        server.attributes = vec![KeyValue::new("server.address", "checkout.internal")];
+        assert!(json(&server).get("remoteEndpoint").is_none());
+    }
+
+    #[test]
+    fn an_error_attribute_does_not_mark_a_span_that_did_not_fail() {
+        let mut ok = data(SpanKind::Server, Status::Unset);
+        ok.attributes.push(KeyValue::new("error", false));
+        let span = json(&ok);
+        assert!(span["tags"].get("error").is_none(), "{span}");
     }
 }
