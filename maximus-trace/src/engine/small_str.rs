@@ -62,7 +62,8 @@ impl SmallStr {
         if self.is_owned() { self.as_str().len() } else { 0 }
     }
 
-    fn is_owned(&self) -> bool {
+    #[inline]
+    pub(crate) fn is_owned(&self) -> bool {
         self.len & OWNED != 0
     }
 
