@@ -44,6 +44,10 @@ elif command -v python3.11 >/dev/null 2>&1 && python3.11 -c 'pass' >/dev/null 2>
 else
   base=python3
 fi
+if ! command -v "$base" >/dev/null 2>&1; then
+  echo "setup_venv: no $base on the PATH" >&2
+  exit 1
+fi
 if ! "$base" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)'; then
   echo "setup_venv: $base is older than Python 3.10" >&2
   exit 1

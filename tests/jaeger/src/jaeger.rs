@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::peers::Missing;
 use crate::ports;
 use crate::query::Query;
 
@@ -52,6 +53,11 @@ impl Exporter {
         Exporter::AgentUdp,
         Exporter::Zipkin,
     ];
+
+    /// Its name as a service name or file name: `OTLP/HTTP` -> `otlp-http`.
+    pub fn slug(self) -> String {
+        self.to_string().replace(['/', ' '], "-").to_lowercase()
+    }
 }
 
 impl std::fmt::Display for Exporter {
@@ -141,11 +147,19 @@ impl Jaeger {
     }
 
     /// The Jaeger binary: `MAXIMUS_JAEGER_BIN`, else what `scripts/jaeger build` made.
-    pub fn binary() -> PathBuf {
-        std::env::var_os("MAXIMUS_JAEGER_BIN")
+    pub fn binary() -> Result<PathBuf, Missing> {
+        let bin = std::env::var_os("MAXIMUS_JAEGER_BIN")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("MAXIMUS_JAEGER_BIN_DEFAULT")))
+            .unwrap_or_else(|| PathBuf::from(env!("MAXIMUS_JAEGER_BIN_DEFAULT")));
+        if bin.is_file() {
+            Ok(bin)
+        } else {
+            Err(Missing::new(
+                format!("no Jaeger binary at {}", bin.display()),
+                "run `scripts/jaeger build` (needs Go >= 1.24.6) or set MAXIMUS_JAEGER_BIN",
+            ))
+        }
     }
 
     fn config(&self) -> PathBuf {
@@ -165,7 +179,8 @@ impl Jaeger {
         self.starts += 1;
         let log = File::create(self.log_path()).map_err(|e| e.to_string())?;
         let p = self.ports;
-        let mut command = Command::new(Jaeger::binary());
+        let binary = Jaeger::binary().unwrap_or_else(|missing| panic!("{missing}"));
+        let mut command = Command::new(&binary);
         command
             .arg("--config")
             .arg(format!("file:{}", self.config().display()))
@@ -185,7 +200,7 @@ impl Jaeger {
         }
         let child = command
             .spawn()
-            .map_err(|e| format!("{}: {e}", Jaeger::binary().display()))?;
+            .map_err(|e| format!("{}: {e}", binary.display()))?;
         self.child = Some(child);
         self.wait_healthy()
     }

@@ -8,6 +8,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::process;
+
 /// The binaries, built once per test process with every exporter compiled in.
 #[derive(Debug)]
 pub struct Programs {
@@ -111,8 +113,16 @@ pub struct MainJob {
     pub took: Duration,
 }
 
+/// How long the main job may run: about a second normally, a few with the faults the tests
+/// inject and a slow collector.
+const MAIN_JOB_LIMIT: Duration = Duration::from_secs(120);
+
+/// How long the mock gets to say where it listens (it takes milliseconds).
+const MOCK_START_LIMIT: Duration = Duration::from_secs(60);
+
 impl MainJob {
-    /// Runs `test_tracing` with `vars` and waits for it; panics unless it succeeds.
+    /// Runs `test_tracing` with `vars` and waits (at most 120 s) for it; panics
+    /// unless it succeeds in time.
     pub fn run(vars: &[(&str, String)]) -> MainJob {
         let program = &programs().test_tracing;
         let started = SystemTime::now();
@@ -121,7 +131,12 @@ impl MainJob {
             status,
             stdout,
             stderr,
-        } = command(program, vars).output().expect("test_tracing runs");
+        } = process::output_within(
+            &mut command(program, vars),
+            MAIN_JOB_LIMIT,
+            "the main job (test_tracing)",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let job = MainJob {
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
@@ -141,15 +156,7 @@ impl MainJob {
     /// `(recorded, exported)` as the job reported them for `service`
     /// (`<service>: N spans recorded, M exported.`).
     pub fn counts(&self, service: &str) -> Option<(u64, u64)> {
-        let prefix = format!("{service}: ");
-        self.stdout.lines().find_map(|line| {
-            let rest = line.strip_prefix(&prefix)?;
-            let mut numbers = rest
-                .split(|c: char| !c.is_ascii_digit())
-                .filter(|w| !w.is_empty())
-                .map(|w| w.parse::<u64>().ok());
-            Some((numbers.next()??, numbers.next()??))
-        })
+        recorded_and_exported(&self.stdout, service)
     }
 
     /// The trace links it printed (`<ui>/trace/<id>`), in its order.
@@ -175,7 +182,8 @@ pub struct MockProcess {
 }
 
 impl MockProcess {
-    /// Starts the mock on a free port, exporting its server spans as `vars` say.
+    /// Starts the mock on a free port, exporting its server spans as `vars` say; waits (at
+    /// most 60 s) until it listens.
     pub fn start(vars: &[(&str, String)]) -> MockProcess {
         let mut child = command(&programs().mock, vars)
             .args(["--port", "0"])
@@ -183,20 +191,6 @@ impl MockProcess {
             .stderr(Stdio::piped())
             .spawn()
             .expect("maximus-mock starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.strip_prefix("maximus-mock listening on ") {
-                        break url.trim().to_owned();
-                    }
-                }
-                _ => panic!("maximus-mock exited before listening"),
-            }
-        };
-        // Keep draining its output so it never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
         let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let stderr = child.stderr.take().expect("piped stderr");
         let collected = std::sync::Arc::clone(&log);
@@ -206,6 +200,15 @@ impl MockProcess {
                 log.push_str(&line);
                 log.push('\n');
             }
+        });
+        let stdout = child.stdout.take().expect("piped stdout");
+        let url = process::announcement(&mut child, stdout, MOCK_START_LIMIT, "maximus-mock", |line| {
+            let url = line.strip_prefix("maximus-mock listening on ")?;
+            Some(url.trim().to_owned())
+        })
+        .unwrap_or_else(|e| {
+            let log = log.lock().unwrap_or_else(|e| e.into_inner());
+            panic!("{e}; its log:\n{log}")
         });
         MockProcess {
             child: Some(child),
@@ -258,15 +261,20 @@ impl MockProcess {
     /// `(recorded, exported)` as the stopped mock reported them
     /// (`maximus-mock: N spans recorded, M exported`).
     pub fn counts(log: &str) -> Option<(u64, u64)> {
-        log.lines().find_map(|line| {
-            let rest = line.split("maximus-mock: ").nth(1)?;
-            let mut numbers = rest
-                .split(|c: char| !c.is_ascii_digit())
-                .filter(|w| !w.is_empty())
-                .map(|w| w.parse::<u64>().ok());
-            Some((numbers.next()??, numbers.next()??))
-        })
+        recorded_and_exported(log, "maximus-mock")
     }
+}
+
+/// `(N, M)` from the first line of `text` that says `<who>: N spans recorded, M exported`
+/// (anywhere in the line: a log line has its prefix).
+fn recorded_and_exported(text: &str, who: &str) -> Option<(u64, u64)> {
+    let marker = format!("{who}: ");
+    text.lines().find_map(|line| {
+        let (_, rest) = line.split_once(&marker)?;
+        let (recorded, rest) = rest.split_once(" spans recorded, ")?;
+        let exported = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+        Some((recorded.trim().parse().ok()?, exported.parse().ok()?))
+    })
 }
 
 impl Drop for MockProcess {
@@ -275,5 +283,19 @@ impl Drop for MockProcess {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recorded_and_exported;
+
+    #[test]
+    fn counts_are_read_from_a_report_line_or_a_log_line() {
+        let stdout = "maximus-core: GET /health\nmaximus-test-client: 9 spans recorded, 8 exported.\n";
+        assert_eq!(recorded_and_exported(stdout, "maximus-test-client"), Some((9, 8)));
+        assert_eq!(recorded_and_exported(stdout, "maximus-core"), None);
+        let log = "[2025-01-01T00:00:00Z INFO maximus_mock] maximus-mock: 3 spans recorded, 3 exported\n";
+        assert_eq!(recorded_and_exported(log, "maximus-mock"), Some((3, 3)));
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::peers::Missing;
 use crate::ports;
 
 /// One sample: the metric name and its labels, sorted.
@@ -113,9 +114,22 @@ pub struct Prometheus {
 impl Prometheus {
     /// The binary: `MAXIMUS_PROMETHEUS_BIN`, else `prometheus` on the `PATH`, else Debian's
     /// `/usr/bin/prometheus`.
-    pub fn binary() -> Result<PathBuf, String> {
+    pub fn binary() -> Result<PathBuf, Missing> {
+        let how = "install Debian's package (`apt-get install prometheus`, as .ci/run does) \
+                   or set MAXIMUS_PROMETHEUS_BIN";
         if let Some(bin) = std::env::var_os("MAXIMUS_PROMETHEUS_BIN").filter(|v| !v.is_empty()) {
-            return Ok(PathBuf::from(bin));
+            let bin = PathBuf::from(bin);
+            return if bin.is_file() {
+                Ok(bin)
+            } else {
+                Err(Missing::new(
+                    format!(
+                        "no Prometheus: MAXIMUS_PROMETHEUS_BIN={} is not a file",
+                        bin.display()
+                    ),
+                    how,
+                ))
+            };
         }
         let on_path = std::env::var_os("PATH").and_then(|path| {
             std::env::split_paths(&path)
@@ -124,17 +138,12 @@ impl Prometheus {
         });
         on_path
             .or_else(|| Some(PathBuf::from("/usr/bin/prometheus")).filter(|p| p.is_file()))
-            .ok_or_else(|| {
-                "no Prometheus: install Debian's package (`apt-get install prometheus`; .ci/run does) \
-                 or set MAXIMUS_PROMETHEUS_BIN"
-                    .to_owned()
-            })
+            .ok_or_else(|| Missing::new("no Prometheus on the PATH nor at /usr/bin/prometheus", how))
     }
 
-    /// Starts Prometheus scraping `targets` (`host:port`, path `/metrics`) every second and
-    /// waits until it is ready.
-    pub fn start(targets: &[String]) -> Prometheus {
-        let binary = Prometheus::binary().unwrap_or_else(|e| panic!("{e}"));
+    /// Starts `binary` ([`Prometheus::binary`]) scraping `targets` (`host:port`, path
+    /// `/metrics`) every second and waits until it is ready.
+    pub fn start(binary: &Path, targets: &[String]) -> Prometheus {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let config = dir.path().join("prometheus.yml");
         let targets: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
@@ -149,7 +158,7 @@ impl Prometheus {
         .expect("the config is written");
         let port = ports::tcp(1)[0];
         let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("a log file");
-        let child = Command::new(&binary)
+        let child = Command::new(binary)
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",

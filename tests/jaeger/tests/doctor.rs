@@ -2,7 +2,9 @@
 //! and exit 0 while Jaeger runs; exit 1 with the FAIL on the right step once it is stopped.
 
 use std::process::Output;
+use std::time::Duration;
 
+use maximus_jaeger_suite::process::output_within;
 use maximus_jaeger_suite::programs::{command, programs};
 use maximus_jaeger_suite::{Exporter, Jaeger, figure, jaeger_test};
 
@@ -40,7 +42,7 @@ impl Run {
     fn step(&self, name: &str) -> Option<&str> {
         self.output
             .lines()
-            .find(|line| line.len() > 7 && line[7..].starts_with(name))
+            .find(|line| line.get(7..).is_some_and(|rest| rest.starts_with(name)))
     }
 }
 
@@ -48,14 +50,15 @@ fn doctor(jaeger: &Jaeger, exporter: Exporter, service: &str) -> Run {
     let mut vars = jaeger.env(exporter);
     vars.push(("OTEL_SERVICE_NAME", service.to_owned()));
     let ui = jaeger.query_url();
+    let mut doctor = command(&programs().cli, &vars);
+    doctor.args(["doctor", "--jaeger-ui", &ui, "--timeout", "20"]);
+    // Each step has its own 20 s bound; the whole run gets a bound of its own.
     let Output {
         status,
         stdout,
         stderr,
-    } = command(&programs().cli, &vars)
-        .args(["doctor", "--jaeger-ui", &ui, "--timeout", "20"])
-        .output()
-        .expect("the doctor runs");
+    } = output_within(&mut doctor, Duration::from_secs(120), "maximus-trace doctor")
+        .unwrap_or_else(|e| panic!("{e}"));
     Run {
         code: status.code().unwrap_or(-1),
         output: format!(
@@ -68,10 +71,7 @@ fn doctor(jaeger: &Jaeger, exporter: Exporter, service: &str) -> Run {
 
 fn doctor_against(exporter: Exporter) {
     let mut jaeger = Jaeger::start();
-    let service = format!(
-        "doctor-{}",
-        exporter.to_string().replace(['/', ' '], "-").to_lowercase()
-    );
+    let service = format!("doctor-{}", exporter.slug());
     let healthy = doctor(&jaeger, exporter, &service);
     assert_eq!(healthy.code, 0, "{}", healthy.output);
     let link = match exporter {

@@ -1,13 +1,12 @@
 //! Load and faults against the real thing: 10,000 spans over each exporter, all stored; and
 //! Jaeger killed and restarted on the same ports in the middle of a run.
 //!
-//! Each test drives this process's global pipeline, so they take turns ([`turn`]).
+//! Each test drives this process's global pipeline, so they take turns ([`pipeline_turn`]).
 
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use maximus_jaeger_suite::query::Search;
-use maximus_jaeger_suite::{Exporter, Jaeger, eventually, figure, jaeger_test};
+use maximus_jaeger_suite::{Exporter, Jaeger, eventually, figure, jaeger_test, pipeline_turn};
 use maximus_trace::{Stats, TracingGuard, TracingManager, span};
 
 jaeger_test! {
@@ -62,9 +61,9 @@ jaeger_test! {
 /// second: the application is never held, export resumes by itself, and every span is
 /// either stored by one of the two Jaegers or counted as failed or dropped.
 fn kill_and_restart(exporter: Exporter) {
-    let _turn = turn();
+    let _turn = pipeline_turn();
     let mut jaeger = Jaeger::start();
-    let service = format!("restart-{}", slug(exporter));
+    let service = format!("restart-{}", exporter.slug());
     let service = service.as_str();
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let guard = init(&jaeger, exporter, service, &runtime);
@@ -126,9 +125,9 @@ fn kill_and_restart(exporter: Exporter) {
 /// 100 traces of a root and 99 children with three attributes each, made as fast as a
 /// loop goes, then a clean exit (the guard dropped): Jaeger stores all 10,000.
 fn ten_thousand_over(exporter: Exporter) {
-    let _turn = turn();
+    let _turn = pipeline_turn();
     let jaeger = Jaeger::start();
-    let service = format!("load-{}", slug(exporter));
+    let service = format!("load-{}", exporter.slug());
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let guard = init(&jaeger, exporter, &service, &runtime);
     let clock = Instant::now();
@@ -226,15 +225,4 @@ fn stored_spans(jaeger: &Jaeger, service: &str, spans: usize) -> u64 {
             }
         },
     )
-}
-
-/// The global pipeline is one per process: one test at a time.
-fn turn() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// `OTLP/HTTP` -> `otlp-http`: a service name per exporter.
-fn slug(exporter: Exporter) -> String {
-    exporter.to_string().replace(['/', ' '], "-").to_lowercase()
 }

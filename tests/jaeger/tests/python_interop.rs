@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
+use maximus_jaeger_suite::peers::require;
 use maximus_jaeger_suite::programs::MockProcess;
-use maximus_jaeger_suite::python::PythonService;
+use maximus_jaeger_suite::python::{self, PythonService};
 use maximus_jaeger_suite::{Exporter, Jaeger, eventually, figure, jaeger_test};
 use maximus_trace::{SpanKind, TracingManager, get_tracing};
 
@@ -16,11 +17,14 @@ const BACKEND: &str = "maximus-core";
 
 jaeger_test! {
     fn rust_python_rust_is_one_trace_in_jaeger() {
+        let Some(python) = require(python::python()) else {
+            return;
+        };
         let jaeger = Jaeger::start();
         let otlp = jaeger.env(Exporter::OtlpHttp);
         let mut backend = MockProcess::start(&otlp);
         let traces_url = format!("http://127.0.0.1:{}/v1/traces", jaeger.ports().otlp_http);
-        let mut python = PythonService::start(PYTHON, &traces_url);
+        let mut python = PythonService::start(python, PYTHON, &traces_url);
         let guard = TracingManager::builder()
             .service_name(RUST)
             .environment(jaeger.lookup(Exporter::OtlpHttp))

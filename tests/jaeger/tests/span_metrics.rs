@@ -1,14 +1,14 @@
 //! Our span metrics against the real `spanmetrics` connector, and Jaeger's Monitor tab
 //! reading ours through a real Prometheus.
 //!
-//! Each test drives this process's global pipeline, so they take turns ([`turn`]).
+//! Each test drives this process's global pipeline, so they take turns ([`pipeline_turn`]).
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, UNIX_EPOCH};
 
+use maximus_jaeger_suite::peers::require;
 use maximus_jaeger_suite::prometheus::{self, Prometheus, SeriesKey};
-use maximus_jaeger_suite::{Exporter, Flavor, Jaeger, eventually, figure, jaeger_test};
+use maximus_jaeger_suite::{Exporter, Flavor, Jaeger, eventually, figure, jaeger_test, pipeline_turn};
 use maximus_trace::{SpanKind, Status, TracingGuard, TracingManager, get_tracing};
 
 jaeger_test! {
@@ -17,7 +17,7 @@ jaeger_test! {
     /// both `/metrics` pages have the same series (names and label sets) with the same call
     /// counts, error counts, bucket counts and sums.
     fn our_span_metrics_equal_the_connectors() {
-        let _turn = turn();
+        let _turn = pipeline_turn();
         let jaeger = Jaeger::start_with(Flavor::SpanMetrics);
         let service = "metrics-compare";
         let guard = init(&jaeger, service);
@@ -82,12 +82,15 @@ jaeger_test! {
     /// Our listener -> a real Prometheus (1 s scrapes) -> Jaeger's query service with that
     /// Prometheus as its metrics storage: the Monitor API answers with our numbers.
     fn jaegers_monitor_tab_reads_our_metrics_through_prometheus() {
-        let _turn = turn();
+        let Some(prometheus_binary) = require(Prometheus::binary()) else {
+            return;
+        };
+        let _turn = pipeline_turn();
         let collector = Jaeger::start();
         let service = "monitor-test";
         let guard = init(&collector, service);
         let listener = guard.prometheus_addr().expect("our listener").to_string();
-        let prometheus = Prometheus::start(&[listener]);
+        let prometheus = Prometheus::start(&prometheus_binary, &[listener]);
         // Prometheus scrapes a new target only after its discovery settles (about 5 s).
         prometheus.wait_until_scraped();
         let jaeger = Jaeger::start_with(Flavor::Monitor {
@@ -204,10 +207,4 @@ fn init(jaeger: &Jaeger, service: &str) -> TracingGuard {
         .prometheus_listener("127.0.0.1:0")
         .init()
         .expect("tracing starts")
-}
-
-/// The global pipeline is one per process: one test at a time.
-fn turn() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|e| e.into_inner())
 }
