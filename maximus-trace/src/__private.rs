@@ -6,13 +6,15 @@ use std::fmt::Display;
 use std::future::Future;
 
 pub use crate::manager::is_enabled as enabled;
-pub use crate::span::{Span, SpanGuard, SpanKind};
-pub use crate::value::{IntoValue, KeyValue, ToValue, Value};
+pub use crate::model::SpanKind;
+pub use crate::span::{Span, SpanGuard};
+pub use crate::model::{IntoValue, KeyValue, ToValue, Value};
 pub use core;
 
 pub use crate::context::DeferredSpan;
 use crate::context::InSpan;
-use crate::engine::{SmallStr, local};
+use crate::engine::local;
+use crate::model::SmallStr;
 
 /// `span!`: a current span, attributes evaluated only when the span is recorded.
 #[inline]

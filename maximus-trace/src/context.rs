@@ -7,10 +7,12 @@ use std::task::{Context as TaskContext, Poll};
 
 use std::sync::Arc;
 
-use crate::engine::{Handle, Inherited, RecordRef, SmallStr, SpanId, SpanIds, local};
+use crate::engine::{Handle, Inherited, RecordRef, SpanId, SpanIds, local};
+use crate::model::SmallStr;
 use crate::pipeline::{self, PipelineRef};
-use crate::span::{Span, SpanBuilder, SpanKind, SpanRef, Status};
-use crate::value::{IntoValue, Key, KeyValue};
+use crate::model::{SpanKind, Status};
+use crate::span::{Span, SpanBuilder, SpanRef};
+use crate::model::{IntoValue, Key, KeyValue};
 
 /// Adds an event to the current span (no-op outside a span).
 pub fn add_event<A>(name: impl Into<std::borrow::Cow<'static, str>>, attributes: A)

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError};
 
 use crate::engine::limits;
 use crate::engine::record::{Attr, EventRecord, Record};
-use crate::span::Status;
-use crate::value::KeyValue;
+use crate::model::Status;
+use crate::model::KeyValue;
 
 /// An error recorded on a span, rendered into attributes on the export thread.
 #[derive(Clone, Debug)]

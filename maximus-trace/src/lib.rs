@@ -31,6 +31,7 @@ pub mod export;
 #[cfg(feature = "log")]
 pub mod logs;
 mod manager;
+mod model;
 pub mod metrics;
 mod pipeline;
 pub mod propagation;
@@ -41,7 +42,6 @@ mod stats;
 mod tracestate;
 #[cfg(feature = "tracing")]
 pub mod tracing_layer;
-mod value;
 
 #[doc(hidden)]
 pub mod __private;
@@ -58,9 +58,9 @@ pub use manager::{TracingGuard, TracingManager, get_tracing, is_enabled};
 pub use pipeline::FlushError;
 pub use metrics::MetricsSnapshot;
 pub use propagation::{RemoteParent, extract, inject};
-pub use span::{Span, SpanBuilder, SpanGuard, SpanKind, SpanRef, Status};
+pub use model::{ArrayElement, IntoValue, Key, KeyValue, SpanKind, Status, ToValue, Value};
+pub use span::{Span, SpanBuilder, SpanGuard, SpanRef};
 pub use stats::Stats;
-pub use value::{ArrayElement, IntoValue, Key, KeyValue, ToValue, Value};
 
 /// Traces a function: `#[trace_span]`, `#[trace_span("name", key = value)]`. See the
 /// README's "The attribute" section for options and error handling.

@@ -31,7 +31,7 @@ use opentelemetry::trace::{SpanId, TraceId};
 
 use crate::TraceIds;
 use crate::span::SpanRef;
-use crate::value::KeyValue;
+use crate::model::KeyValue;
 
 const TRACE_ID: &str = "trace_id";
 const SPAN_ID: &str = "span_id";

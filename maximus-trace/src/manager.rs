@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::pipeline::{self, FlushError, Pipeline, PipelineRef};
 use crate::span::{Span, SpanBuilder, SpanGuard};
 use crate::stats::Stats;
-use crate::value::KeyValue;
+use crate::model::KeyValue;
 
 /// The entry point: creates spans and owns (or refers to) an export pipeline.
 ///

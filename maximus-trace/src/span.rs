@@ -12,71 +12,11 @@ use crate::engine::handle::EndCount;
 use crate::engine::record::{EventRecord, LinkRecord, Record};
 use crate::engine::shared::Op;
 use crate::engine::start::{self, Begin};
-use crate::engine::{Handle, Inherited, Parent, RecordRef, SmallStr, SpanId, SpanIds, clock, local};
+use crate::engine::{Handle, Inherited, Parent, RecordRef, SpanId, SpanIds, clock, local};
+use crate::model::{SmallStr, SpanKind, Status};
 use crate::pipeline::{self, PipelineRef};
 use crate::propagation::RemoteParent;
-use crate::value::{IntoValue, Key, KeyValue};
-
-/// What role a span plays in a request, as OpenTelemetry defines it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum SpanKind {
-    /// Work inside one service. The default.
-    #[default]
-    Internal,
-    /// An outgoing request (HTTP client call, database query).
-    Client,
-    /// The handling of an incoming request.
-    Server,
-    /// A message sent to a queue.
-    Producer,
-    /// A message taken from a queue.
-    Consumer,
-}
-
-impl SpanKind {
-    pub(crate) fn into_otel(self) -> opentelemetry::trace::SpanKind {
-        use opentelemetry::trace::SpanKind as O;
-        match self {
-            SpanKind::Internal => O::Internal,
-            SpanKind::Client => O::Client,
-            SpanKind::Server => O::Server,
-            SpanKind::Producer => O::Producer,
-            SpanKind::Consumer => O::Consumer,
-        }
-    }
-}
-
-/// The outcome of a span's operation.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Status {
-    /// Nothing was said: the default, meaning the operation completed normally.
-    #[default]
-    Unset,
-    /// Explicitly successful; a later `Error` no longer applies.
-    Ok,
-    /// The operation failed.
-    Error {
-        /// A short human description of the failure.
-        description: Cow<'static, str>,
-    },
-}
-
-impl Status {
-    /// An error status with a description.
-    pub fn error(description: impl Into<Cow<'static, str>>) -> Self {
-        Status::Error {
-            description: description.into(),
-        }
-    }
-
-    pub(crate) fn into_otel(self) -> opentelemetry::trace::Status {
-        match self {
-            Status::Unset => opentelemetry::trace::Status::Unset,
-            Status::Ok => opentelemetry::trace::Status::Ok,
-            Status::Error { description } => opentelemetry::trace::Status::error(description),
-        }
-    }
-}
+use crate::model::{IntoValue, Key, KeyValue};
 
 macro_rules! span_operations {
     () => {

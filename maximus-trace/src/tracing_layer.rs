@@ -30,7 +30,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::TraceIds;
 use crate::span::SpanRef;
-use crate::value::KeyValue;
+use crate::model::KeyValue;
 
 /// A `tracing_subscriber::fmt` layer with the default format and the ids of the current
 /// span on every line: `fmt::layer().event_format(TraceIdFormat::new(fmt::format()))`.

@@ -9,7 +9,7 @@ use super::ids::SpanIds;
 use super::local;
 use super::record::{EventRecord, Record};
 use super::shared::Op;
-use crate::span::Status;
+use crate::model::Status;
 
 /// Where a span's record is.
 #[derive(Clone, Debug)]

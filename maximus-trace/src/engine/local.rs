@@ -19,7 +19,7 @@ use super::frame::{Frame, Inherited, Parent, Target};
 use super::handle::{EndCount, Handle, RecordRef};
 use super::ids::{IdGenerator, SpanId, SpanIds};
 use super::record::{Attr, LinkRecord, More, Record, State};
-use super::small_str::SmallStr;
+use crate::model::SmallStr;
 use super::start::{Begin, decide, more};
 use super::thread::{self, FAST, Inner, Local, TOP_RECORDED, TOP_SHARES};
 use crate::pipeline::{self, Pipeline};

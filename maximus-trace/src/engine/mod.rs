@@ -23,7 +23,6 @@ pub(crate) mod local;
 pub(crate) mod record;
 pub(crate) mod registry;
 pub(crate) mod shared;
-pub(crate) mod small_str;
 pub(crate) mod start;
 pub(crate) mod thread;
 
@@ -31,4 +30,3 @@ pub(crate) use frame::{Inherited, Parent};
 pub(crate) use handle::{Handle, RecordRef};
 pub(crate) use ids::{SpanId, SpanIds, TraceId};
 pub(crate) use record::Record;
-pub(crate) use small_str::SmallStr;

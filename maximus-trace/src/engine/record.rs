@@ -10,9 +10,9 @@ use crate::tracestate::TraceState;
 use super::clock::Ticks;
 use super::ids::{SpanId, SpanIds, TraceId};
 use super::limits::{self, Limits};
-use super::small_str::SmallStr;
-use crate::span::{SpanKind, Status};
-use crate::value::{Key, KeyValue, Value};
+use crate::model::SmallStr;
+use crate::model::{SpanKind, Status};
+use crate::model::{Key, KeyValue, Value};
 
 /// Where a record is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,11 +9,11 @@ use super::frame::{Inherited, Parent};
 use super::ids::SpanIds;
 use super::limits;
 use super::record::{LinkRecord, More, Start, convert_attributes};
-use super::small_str::SmallStr;
+use crate::model::SmallStr;
 use crate::pipeline::Pipeline;
-use crate::span::SpanKind;
+use crate::model::SpanKind;
 use crate::tracestate::TraceState;
-use crate::value::KeyValue;
+use crate::model::KeyValue;
 
 /// The outcome of a start.
 pub(crate) enum Begin {

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::engine::SmallStr;
+use crate::model::SmallStr;
 
 /// The name of an attribute, such as `http.method`. Two words: a static name is borrowed,
 /// an owned one is kept as a boxed string.
