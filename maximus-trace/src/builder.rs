@@ -435,7 +435,12 @@ impl TracingBuilder {
         };
         let settings = self.resolve(&env)?;
         let metrics = self.resolve_metrics(&env)?;
-        Ok(ResolvedConfig::new(&settings, self.sampler.is_some(), &metrics))
+        Ok(ResolvedConfig::new(
+            &settings,
+            self.sampler.is_some(),
+            metrics.enabled,
+            metrics.prometheus_addr.clone(),
+        ))
     }
 
     fn resolve_metrics(&self, env: &Env<'_>) -> Result<MetricsSettings, ConfigError> {

@@ -292,7 +292,8 @@ impl ResolvedConfig {
     pub(crate) fn new(
         settings: &Settings,
         custom_sampler: bool,
-        metrics: &crate::metrics::MetricsSettings,
+        span_metrics: bool,
+        prometheus_listener: Option<String>,
     ) -> Self {
         let (host, port) = match settings.exporter {
             Exporter::JaegerAgent => (Some(settings.jaeger_host.clone()), Some(settings.jaeger_port)),
@@ -313,8 +314,8 @@ impl ResolvedConfig {
                 settings.sampler.describe()
             },
             sample_ratio: (!custom_sampler).then(|| settings.sampler.root_ratio()),
-            span_metrics: metrics.enabled,
-            prometheus_listener: metrics.prometheus_addr.clone(),
+            span_metrics,
+            prometheus_listener,
         }
     }
 }
@@ -330,4 +331,20 @@ fn url_target(raw: &str) -> (Option<String>, Option<u16>) {
         url::Host::Ipv6(ip) => ip.to_string(),
     });
     (host, url.port_or_known_default())
+}
+
+/// `host:port` with a non-empty host and a numeric port (`[::1]:9464` for IPv6).
+pub(crate) fn is_listen_addr(addr: &str) -> bool {
+    let addr = addr.trim();
+    if addr.parse::<std::net::SocketAddr>().is_ok() {
+        return true;
+    }
+    match addr.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty()
+                && !host.contains(|c: char| c.is_whitespace() || c == '/' || c == ':')
+                && port.parse::<u16>().is_ok()
+        }
+        None => false,
+    }
 }

@@ -337,7 +337,7 @@ impl<'a> Env<'a> {
         self.parse(
             "MAXIMUS_PROMETHEUS_ADDR",
             "expected host:port, for example 127.0.0.1:9464",
-            |v| crate::metrics::is_listen_addr(v).then(|| v.to_owned()),
+            |v| crate::config::is_listen_addr(v).then(|| v.to_owned()),
         )
     }
 }

@@ -61,7 +61,7 @@ impl MetricsSettings {
         env: &Env<'_>,
     ) -> Result<Self, ConfigError> {
         let prometheus_addr = match prometheus_addr {
-            Some(addr) if is_listen_addr(addr) => Some(addr.trim().to_owned()),
+            Some(addr) if crate::config::is_listen_addr(addr) => Some(addr.trim().to_owned()),
             Some(addr) => {
                 return Err(ConfigError::setting(
                     "prometheus_listener",
@@ -80,22 +80,6 @@ impl MetricsSettings {
             prometheus_addr: prometheus_addr.filter(|_| enabled),
             export_interval: env.metric_export_interval()?.unwrap_or(Duration::from_secs(60)),
         })
-    }
-}
-
-/// `host:port` with a non-empty host and a numeric port (`[::1]:9464` for IPv6).
-pub(crate) fn is_listen_addr(addr: &str) -> bool {
-    let addr = addr.trim();
-    if addr.parse::<SocketAddr>().is_ok() {
-        return true;
-    }
-    match addr.rsplit_once(':') {
-        Some((host, port)) => {
-            !host.is_empty()
-                && !host.contains(|c: char| c.is_whitespace() || c == '/' || c == ':')
-                && port.parse::<u16>().is_ok()
-        }
-        None => false,
     }
 }
 
