@@ -13,7 +13,7 @@ use crate::export::{self, BatchObserver};
 use crate::manager::{self, TracingGuard, TracingManager};
 use crate::metrics::{MetricsSettings, SpanMetrics};
 use crate::pipeline::{Pipeline, Setup};
-use crate::sampling::Sampler;
+use crate::engine::sampling::Sampler;
 use crate::stats::Counters;
 
 const DEFAULT_OTLP_HTTP: &str = "http://localhost:4318/v1/traces";
@@ -262,7 +262,7 @@ impl TracingBuilder {
             settings: settings.clone(),
             sampler: match self.sampler.take() {
                 Some(custom) => Sampler::custom(custom),
-                None => Sampler::builtin(settings.sampler),
+                None => settings.sampler.sampler(),
             },
             observers: std::mem::take(&mut self.observers),
             console_copy: self.print_traces && settings.exporter != Exporter::Console,

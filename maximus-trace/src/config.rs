@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::engine::sampling::{Root, Sampler};
+
 /// Where finished spans go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Exporter {
@@ -127,6 +129,18 @@ pub(crate) enum SamplerSetting {
 }
 
 impl SamplerSetting {
+    /// The engine's sampler for this setting.
+    pub(crate) fn sampler(self) -> Sampler {
+        match self {
+            SamplerSetting::AlwaysOn => Sampler::builtin(false, Root::Always),
+            SamplerSetting::AlwaysOff => Sampler::builtin(false, Root::Never),
+            SamplerSetting::Ratio(r) => Sampler::builtin(false, Root::ratio(r)),
+            SamplerSetting::ParentBasedAlwaysOn => Sampler::builtin(true, Root::Always),
+            SamplerSetting::ParentBasedAlwaysOff => Sampler::builtin(true, Root::Never),
+            SamplerSetting::ParentBasedRatio(r) => Sampler::builtin(true, Root::ratio(r)),
+        }
+    }
+
     /// The `OTEL_TRACES_SAMPLER` spelling, with the ratio where there is one.
     pub(crate) fn describe(self) -> String {
         match self {
@@ -183,7 +197,7 @@ impl Default for BatchSettings {
 }
 
 /// The spec's default for every `OTEL_*_COUNT_LIMIT`.
-pub(crate) const DEFAULT_COUNT_LIMIT: u32 = 128;
+pub(crate) const DEFAULT_COUNT_LIMIT: u32 = crate::engine::limits::DEFAULT_COUNT_LIMIT as u32;
 
 /// Span limits (`OTEL_SPAN_*_COUNT_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -201,6 +215,18 @@ impl Default for Limits {
             event_count: DEFAULT_COUNT_LIMIT,
             link_count: DEFAULT_COUNT_LIMIT,
             attribute_value_length: None,
+        }
+    }
+}
+
+impl From<&Limits> for crate::engine::limits::Limits {
+    fn from(configured: &Limits) -> Self {
+        crate::engine::limits::Limits {
+            attribute_count: configured.attribute_count as usize,
+            event_count: configured.event_count as usize,
+            link_count: configured.link_count as usize,
+            value_length: configured.attribute_value_length,
+            ..crate::engine::limits::Limits::default()
         }
     }
 }

@@ -36,7 +36,6 @@ pub mod metrics;
 mod pipeline;
 pub mod propagation;
 pub mod redact;
-mod sampling;
 mod span;
 mod stats;
 mod tracestate;

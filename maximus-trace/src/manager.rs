@@ -245,7 +245,7 @@ pub(crate) fn install_global(manager: TracingManager, settings: &Settings) -> Op
 /// Settings that act process-wide: span limits, propagation formats, the OpenTelemetry
 /// context bridge.
 pub(crate) fn apply_process_settings(settings: &Settings) {
-    crate::engine::limits::set(&settings.limits);
+    crate::engine::limits::set((&settings.limits).into());
     crate::propagation::configure(settings.propagators);
     crate::engine::bridge::set(settings.otel_context);
 }

@@ -15,34 +15,30 @@ pub(crate) struct Limits {
 }
 
 impl Default for Limits {
+    /// The OpenTelemetry specification's defaults.
     fn default() -> Self {
-        Limits::from(&crate::config::Limits::default())
-    }
-}
-
-impl From<&crate::config::Limits> for Limits {
-    fn from(configured: &crate::config::Limits) -> Self {
         Limits {
-            attribute_count: configured.attribute_count as usize,
-            event_count: configured.event_count as usize,
-            link_count: configured.link_count as usize,
-            attributes_per_event: ATTRIBUTES_PER_EVENT,
-            value_length: configured.attribute_value_length,
+            attribute_count: DEFAULT_COUNT_LIMIT,
+            event_count: DEFAULT_COUNT_LIMIT,
+            link_count: DEFAULT_COUNT_LIMIT,
+            attributes_per_event: DEFAULT_COUNT_LIMIT,
+            value_length: None,
         }
     }
 }
 
-/// `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT` at the spec's default (not configurable here).
-const ATTRIBUTES_PER_EVENT: usize = DEFAULT as usize;
+/// The specification's default for every count limit (attributes, events, links, and
+/// attributes per event, which is not configurable here).
+pub(crate) const DEFAULT_COUNT_LIMIT: usize = 128;
 
 /// Before any `init()`: the spec's defaults.
-const DEFAULT: u32 = crate::config::DEFAULT_COUNT_LIMIT;
+const DEFAULT: usize = DEFAULT_COUNT_LIMIT;
 
 const NONE: usize = usize::MAX;
 
-static ATTRIBUTE_COUNT: AtomicUsize = AtomicUsize::new(DEFAULT as usize);
-static EVENT_COUNT: AtomicUsize = AtomicUsize::new(DEFAULT as usize);
-static LINK_COUNT: AtomicUsize = AtomicUsize::new(DEFAULT as usize);
+static ATTRIBUTE_COUNT: AtomicUsize = AtomicUsize::new(DEFAULT);
+static EVENT_COUNT: AtomicUsize = AtomicUsize::new(DEFAULT);
+static LINK_COUNT: AtomicUsize = AtomicUsize::new(DEFAULT);
 static VALUE_LENGTH: AtomicUsize = AtomicUsize::new(NONE);
 
 /// The limits in force.
@@ -51,7 +47,7 @@ pub(crate) fn current() -> Limits {
         attribute_count: ATTRIBUTE_COUNT.load(Ordering::Relaxed),
         event_count: EVENT_COUNT.load(Ordering::Relaxed),
         link_count: LINK_COUNT.load(Ordering::Relaxed),
-        attributes_per_event: ATTRIBUTES_PER_EVENT,
+        attributes_per_event: DEFAULT_COUNT_LIMIT,
         value_length: value_length(),
     }
 }
@@ -64,8 +60,8 @@ pub(crate) fn value_length() -> Option<usize> {
     }
 }
 
-pub(crate) fn set(limits: &crate::config::Limits) {
-    let limits = Limits::from(limits);
+/// Makes `limits` the ones in force.
+pub(crate) fn set(limits: Limits) {
     ATTRIBUTE_COUNT.store(limits.attribute_count, Ordering::Relaxed);
     EVENT_COUNT.store(limits.event_count, Ordering::Relaxed);
     LINK_COUNT.store(limits.link_count, Ordering::Relaxed);

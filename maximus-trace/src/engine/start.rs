@@ -137,7 +137,7 @@ fn ask_custom(
             opentelemetry::trace::Link::with_context(l.ids.to_otel(trace_state))
         })
         .collect();
-    let result = crate::sampling::ask(
+    let result = super::sampling::ask(
         sampler,
         parent.as_ref(),
         ids.trace_id,

@@ -20,7 +20,7 @@ use crate::config::Settings;
 use crate::engine::{Record, local, registry};
 use crate::export::queue::Completeness;
 use crate::export::{NOT_GLOBAL, Queue, Sinks, Worker};
-use crate::sampling::Sampler;
+use crate::engine::sampling::Sampler;
 use crate::stats::{Counters, Stats};
 
 /// Generations start at 1 ([`NOT_GLOBAL`] is 0).

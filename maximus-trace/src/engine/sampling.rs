@@ -7,8 +7,7 @@
 use opentelemetry::trace::Link;
 use opentelemetry_sdk::trace::{SamplingResult, ShouldSample};
 
-use crate::config::SamplerSetting;
-use crate::engine::{Parent, SpanIds, TraceId};
+use super::{Parent, SpanIds, TraceId};
 
 /// How a root (a span without a parent) is decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,15 +25,9 @@ pub(crate) enum Sampler {
 }
 
 impl Sampler {
-    pub(crate) fn builtin(setting: SamplerSetting) -> Self {
-        let (parent_based, root) = match setting {
-            SamplerSetting::AlwaysOn => (false, Root::Always),
-            SamplerSetting::AlwaysOff => (false, Root::Never),
-            SamplerSetting::Ratio(r) => (false, ratio(r)),
-            SamplerSetting::ParentBasedAlwaysOn => (true, Root::Always),
-            SamplerSetting::ParentBasedAlwaysOff => (true, Root::Never),
-            SamplerSetting::ParentBasedRatio(r) => (true, ratio(r)),
-        };
+    /// A built-in sampler: roots kept as `root` says; children following their parent
+    /// when `parent_based`, else decided as roots are.
+    pub(crate) fn builtin(parent_based: bool, root: Root) -> Self {
         Sampler::Builtin { parent_based, root }
     }
 
@@ -101,7 +94,7 @@ pub(crate) fn ask(
     attributes: &[opentelemetry::KeyValue],
     links: &[Link],
 ) -> SamplingResult {
-    let parent_cx = parent.map(|p| crate::engine::bridge::context_of(p.ids, &p.inherited));
+    let parent_cx = parent.map(|p| super::bridge::context_of(p.ids, &p.inherited));
     sampler.should_sample(
         parent_cx.as_ref(),
         trace_id.to_otel(),
@@ -112,15 +105,17 @@ pub(crate) fn ask(
     )
 }
 
-/// The root sampler for a ratio: exact "always" and "never" at the ends, so 1.0 keeps
-/// every trace whatever its id.
-fn ratio(r: f64) -> Root {
-    if r >= 1.0 {
-        Root::Always
-    } else if r <= 0.0 {
-        Root::Never
-    } else {
-        Root::Below((r * (1u64 << 63) as f64) as u64)
+impl Root {
+    /// The root sampler for a ratio: exact "always" and "never" at the ends, so 1.0 keeps
+    /// every trace whatever its id.
+    pub(crate) fn ratio(r: f64) -> Root {
+        if r >= 1.0 {
+            Root::Always
+        } else if r <= 0.0 {
+            Root::Never
+        } else {
+            Root::Below((r * (1u64 << 63) as f64) as u64)
+        }
     }
 }
 
@@ -142,7 +137,7 @@ mod tests {
     fn ratio_decisions_match_the_sdk_for_every_trace_id() {
         let mut ids = crate::engine::ids::IdGenerator::new();
         for ratio in [0.001, 0.1, 0.25, 0.5, 0.9, 0.999] {
-            let ours = Sampler::builtin(SamplerSetting::Ratio(ratio));
+            let ours = Sampler::builtin(false, Root::ratio(ratio));
             let sdk = SdkSampler::TraceIdRatioBased(ratio);
             for _ in 0..2_000 {
                 let trace_id = ids.trace_id();
@@ -168,7 +163,7 @@ mod tests {
 
     #[test]
     fn parent_based_follows_the_parent_and_plain_samplers_ignore_it() {
-        let parent_based = Sampler::builtin(SamplerSetting::ParentBasedRatio(0.0));
+        let parent_based = Sampler::builtin(true, Root::ratio(0.0));
         assert_eq!(
             parent_based.fast(Some(&ids(5, true)), TraceId::from_u128(5)).ok(),
             Some(true)
@@ -180,7 +175,7 @@ mod tests {
             Some(false)
         );
         assert_eq!(parent_based.fast(None, TraceId::from_u128(5)).ok(), Some(false));
-        let always = Sampler::builtin(SamplerSetting::AlwaysOn);
+        let always = Sampler::builtin(false, Root::Always);
         assert_eq!(
             always.fast(Some(&ids(5, false)), TraceId::from_u128(5)).ok(),
             Some(true)
@@ -189,7 +184,7 @@ mod tests {
 
     #[test]
     fn ratio_one_keeps_even_the_largest_id() {
-        let s = Sampler::builtin(SamplerSetting::ParentBasedRatio(1.0));
+        let s = Sampler::builtin(true, Root::ratio(1.0));
         assert_eq!(s.fast(None, TraceId::from_u128(u128::MAX)).ok(), Some(true));
     }
 }
