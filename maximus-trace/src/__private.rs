@@ -51,7 +51,7 @@ fn enter_enabled<const N: usize>(
     kind: SpanKind,
     attributes: impl FnOnce() -> [KeyValue; N],
 ) -> SpanGuard {
-    let Some(pipeline) = crate::pipeline::global() else {
+    let Some(pipeline) = crate::engine::route::global() else {
         return SpanGuard::none();
     };
     let span_id = match name.into() {
@@ -65,7 +65,7 @@ fn enter_enabled<const N: usize>(
 #[cold]
 #[inline(never)]
 fn enter_owned_name<const N: usize>(
-    pipeline: &'static crate::pipeline::Pipeline,
+    pipeline: &'static crate::engine::route::Route,
     name: String,
     kind: SpanKind,
     attributes: impl FnOnce() -> [KeyValue; N],

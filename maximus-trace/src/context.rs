@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::engine::{Handle, Inherited, RecordRef, SpanId, SpanIds, local};
 use crate::model::SmallStr;
-use crate::pipeline::{self, PipelineRef};
+use crate::engine::route::{self, RouteRef};
 use crate::model::{SpanKind, Status};
 use crate::span::{Span, SpanBuilder, SpanRef};
 use crate::model::{IntoValue, Key, KeyValue};
@@ -154,7 +154,7 @@ pub(crate) struct Deferred {
     name: SmallStr,
     kind: SpanKind,
     attributes: Vec<KeyValue>,
-    pipeline: &'static crate::pipeline::Pipeline,
+    pipeline: &'static crate::engine::route::Route,
 }
 
 impl DeferredSpan {
@@ -164,7 +164,7 @@ impl DeferredSpan {
         kind: SpanKind,
         attributes: impl FnOnce() -> Vec<KeyValue>,
     ) -> Self {
-        let Some(pipeline) = pipeline::global() else {
+        let Some(pipeline) = route::global() else {
             return DeferredSpan::off();
         };
         let parent = if pipeline.children_follow && pipeline.is_active() {
@@ -184,7 +184,7 @@ impl DeferredSpan {
         };
         match parent {
             Some(parent) => DeferredSpan(Deferral::Started(
-                SpanBuilder::new(Some(PipelineRef::Global(pipeline)), name.into_cow())
+                SpanBuilder::new(Some(RouteRef::Global(pipeline)), name.into_cow())
                     .kind(kind)
                     .parent_of(Some(parent))
                     .start_with(attributes),
@@ -201,7 +201,7 @@ impl DeferredSpan {
 
 impl Deferred {
     fn start(self) -> Span {
-        SpanBuilder::new(Some(PipelineRef::Global(self.pipeline)), self.name.into_cow())
+        SpanBuilder::new(Some(RouteRef::Global(self.pipeline)), self.name.into_cow())
             .kind(self.kind)
             .attributes(self.attributes)
             .start()

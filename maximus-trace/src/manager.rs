@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use crate::config::Settings;
-use crate::pipeline::{self, FlushError, Pipeline, PipelineRef};
+use crate::engine::route::RouteRef;
+use crate::pipeline::{FlushError, Pipeline};
 use crate::span::{Span, SpanBuilder, SpanGuard};
 use crate::stats::Stats;
 use crate::model::KeyValue;
@@ -109,12 +110,8 @@ impl TracingManager {
     }
 
     /// How spans reach this manager's pipeline: through thread buffers for the global one.
-    fn pipeline_ref(&self) -> Option<PipelineRef> {
-        let own = self.pipeline()?;
-        Some(match pipeline::global() {
-            Some(global) if std::ptr::eq(global, &**own) => PipelineRef::Global(global),
-            _ => PipelineRef::Standalone(Arc::clone(own)),
-        })
+    fn pipeline_ref(&self) -> Option<RouteRef> {
+        Some(RouteRef::of(self.pipeline()?.route()))
     }
 
     /// Hands every ended span to the exporter now and waits (bounded) for it to finish.
@@ -235,7 +232,7 @@ pub(crate) fn install_global(manager: TracingManager, settings: &Settings) -> Op
         return None;
     }
     if let Some(p) = &leaked.pipeline {
-        pipeline::install_global(p);
+        p.install_global();
     }
     apply_process_settings(settings);
     ENABLED.store(leaked.is_enabled(), Ordering::Relaxed);

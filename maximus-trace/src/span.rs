@@ -14,7 +14,7 @@ use crate::engine::shared::Op;
 use crate::engine::start::{self, Begin};
 use crate::engine::{Handle, Inherited, Parent, RecordRef, SpanId, SpanIds, clock, local};
 use crate::model::{SmallStr, SpanKind, Status};
-use crate::pipeline::{self, PipelineRef};
+use crate::engine::route::{self, RouteRef};
 use crate::propagation::RemoteParent;
 use crate::model::{IntoValue, Key, KeyValue};
 
@@ -168,7 +168,7 @@ fn end_owned(handle: Handle) {
             SpanCell::recycle(cell);
         }
         RecordRef::Unrecorded(EndCount::Standalone(pipeline)) => pipeline.count_ended(),
-        RecordRef::Unrecorded(EndCount::Global) => local::count(false, pipeline::global_generation()),
+        RecordRef::Unrecorded(EndCount::Global) => local::count(false, route::global_generation()),
         RecordRef::Unrecorded(EndCount::Done) => {}
         // Only a guard's view holds such a span, and the guard ends it.
         RecordRef::Thread(_) => {}
@@ -272,9 +272,9 @@ impl SpanGuard {
         let Some(handle) = local::handle_of(local) else {
             return Span::none();
         };
-        match (local::take(local), pipeline::global()) {
+        match (local::take(local), route::global()) {
             (Some(record), Some(pipeline)) => Span::from_handle(Handle {
-                record: RecordRef::Cell(SpanCell::open(PipelineRef::Global(pipeline), record)),
+                record: RecordRef::Cell(SpanCell::open(RouteRef::Global(pipeline), record)),
                 ..handle
             }),
             // Not sampled: the frame is gone, the ids live on.
@@ -367,7 +367,7 @@ enum ParentChoice {
 #[must_use = "call .start() or .entered() to start the span"]
 #[derive(Debug)]
 pub struct SpanBuilder {
-    pipeline: Option<PipelineRef>,
+    pipeline: Option<RouteRef>,
     name: Cow<'static, str>,
     kind: SpanKind,
     attributes: Vec<KeyValue>,
@@ -376,7 +376,7 @@ pub struct SpanBuilder {
 }
 
 impl SpanBuilder {
-    pub(crate) fn new(pipeline: Option<PipelineRef>, name: Cow<'static, str>) -> Self {
+    pub(crate) fn new(pipeline: Option<RouteRef>, name: Cow<'static, str>) -> Self {
         SpanBuilder {
             pipeline,
             name,
@@ -481,7 +481,7 @@ impl SpanBuilder {
             all.extend(attributes().into_iter().map(Into::into));
             all
         };
-        if let (PipelineRef::Global(global), ParentChoice::Current) = (&pipeline, &self.parent) {
+        if let (RouteRef::Global(global), ParentChoice::Current) = (&pipeline, &self.parent) {
             if global.children_follow && self.links.is_empty() {
                 // Under a span of this thread (the usual case): its decision, and the parent
                 // and the new ids in one visit to the thread's state.
@@ -493,7 +493,7 @@ impl SpanBuilder {
         }
         let (parent, root_inherited) = Self::resolve_parent(self.parent);
         let parent = match (&pipeline, parent) {
-            (PipelineRef::Global(global), Some(parent))
+            (RouteRef::Global(global), Some(parent))
                 if global.children_follow && self.links.is_empty() =>
             {
                 // A child under a parent-based sampler: the parent's decision, no sampler.
@@ -518,8 +518,8 @@ impl SpanBuilder {
         match begin {
             Begin::Unrecorded(ids, inherited) => {
                 let counter = match &pipeline {
-                    PipelineRef::Global(_) => EndCount::Global,
-                    PipelineRef::Standalone(p) => EndCount::Standalone(Arc::clone(p)),
+                    RouteRef::Global(_) => EndCount::Global,
+                    RouteRef::Standalone(p) => EndCount::Standalone(Arc::clone(p)),
                 };
                 Span::from_handle(Handle {
                     ids,
@@ -545,7 +545,7 @@ impl SpanBuilder {
     /// `ids`: the child's, from [`local::child_ids`] or [`local::child_of_current`] (counted
     /// as started there).
     pub(crate) fn start_child(
-        pipeline: &'static crate::pipeline::Pipeline,
+        pipeline: &'static crate::engine::route::Route,
         parent: Parent,
         ids: SpanIds,
         name: SmallStr,
@@ -584,7 +584,7 @@ impl SpanBuilder {
         Span::from_handle(Handle {
             ids,
             inherited,
-            record: RecordRef::Cell(SpanCell::open(PipelineRef::Global(pipeline), record)),
+            record: RecordRef::Cell(SpanCell::open(RouteRef::Global(pipeline), record)),
         })
     }
 
@@ -592,7 +592,7 @@ impl SpanBuilder {
     pub fn entered(self) -> SpanGuard {
         match self.pipeline {
             // The global pipeline records through this thread's buffer, as `span!` does.
-            Some(PipelineRef::Global(pipeline)) if pipeline.is_active() => {
+            Some(RouteRef::Global(pipeline)) if pipeline.is_active() => {
                 let (parent, root_inherited) = Self::resolve_parent(self.parent);
                 let attributes = self.attributes;
                 local::enter(

@@ -9,7 +9,7 @@ use super::ids::SpanId;
 use super::record::Record;
 use super::shared::{Op, ThreadShared};
 use super::thread::{self, FAST, Inner, Local};
-use crate::pipeline::{self, PipelineRef};
+use super::route::{self, RouteRef};
 
 /// Ended records a thread keeps before handing them to the pipeline's queue.
 pub(crate) const HANDOFF: usize = 64;
@@ -115,7 +115,7 @@ pub(crate) fn hand_off(shared: &ThreadShared, inner: &mut Inner) {
     }
     relocate_open(&mut inner.frames, &mut buffer.records, &mut fresh);
     let full = std::mem::replace(&mut buffer.records, fresh);
-    inner.spare = match pipeline::global().filter(|p| p.generation == buffer.generation) {
+    inner.spare = match route::global().filter(|p| p.generation == buffer.generation) {
         Some(pipeline) => pipeline.exchange(full),
         None => {
             let mut full = full;
@@ -158,10 +158,10 @@ pub(crate) fn apply_mail(shared: &ThreadShared, inner: &Inner, ending: Option<(S
 
 /// Hands an ended record to its pipeline: through this thread's buffer for the global
 /// pipeline, straight to the queue for another (or when this thread is exiting).
-pub(crate) fn deliver(pipeline: &PipelineRef, record: Record) {
+pub(crate) fn deliver(pipeline: &RouteRef, record: Record) {
     let generation = pipeline.generation;
     let mut slot = Some(record);
-    if let PipelineRef::Global(p) = pipeline {
+    if let RouteRef::Global(p) = pipeline {
         if p.is_active() {
             thread::with(|local| {
                 if let Some(record) = slot.take() {

@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use super::clock::{self, Ticks};
 use super::local;
 use super::record::Record;
-use crate::pipeline::PipelineRef;
+use super::route::RouteRef;
 
 #[derive(Debug)]
 pub(crate) struct SpanCell {
-    pipeline: PipelineRef,
+    pipeline: RouteRef,
     /// `None` once the span has ended.
     record: Mutex<Option<Record>>,
 }
@@ -30,15 +30,15 @@ thread_local! {
 impl SpanCell {
     /// The cell of a span starting now: a spare one of this thread's when the span is the
     /// global pipeline's, else a new allocation.
-    pub(crate) fn open(pipeline: PipelineRef, record: Record) -> Arc<SpanCell> {
-        if let PipelineRef::Global(global) = pipeline {
+    pub(crate) fn open(pipeline: RouteRef, record: Record) -> Arc<SpanCell> {
+        if let RouteRef::Global(global) = pipeline {
             let spare = SPARE
                 .try_with(|pool| pool.try_borrow_mut().ok()?.pop())
                 .ok()
                 .flatten();
             if let Some(mut cell) = spare {
                 if let Some(unique) = Arc::get_mut(&mut cell) {
-                    unique.pipeline = PipelineRef::Global(global);
+                    unique.pipeline = RouteRef::Global(global);
                     *unique.record.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(record);
                     return cell;
                 }
@@ -55,7 +55,7 @@ impl SpanCell {
     pub(crate) fn recycle(mut cell: Arc<SpanCell>) {
         let reusable = match Arc::get_mut(&mut cell) {
             Some(unique) => {
-                matches!(unique.pipeline, PipelineRef::Global(_))
+                matches!(unique.pipeline, RouteRef::Global(_))
                     && unique.record.get_mut().is_ok_and(|r| r.is_none())
             }
             None => false,

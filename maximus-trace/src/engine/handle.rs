@@ -28,7 +28,7 @@ pub(crate) enum EndCount {
     /// By this thread, for the global pipeline.
     Global,
     /// By a standalone manager's pipeline.
-    Standalone(Arc<crate::pipeline::Pipeline>),
+    Standalone(Arc<super::route::Route>),
     /// Already counted (a span that shared its parent's frame), or a view of a span that
     /// something else ends.
     Done,

@@ -22,7 +22,7 @@ use super::record::{Attr, LinkRecord, More, Record, State};
 use crate::model::SmallStr;
 use super::start::{Begin, decide, more};
 use super::thread::{self, FAST, Inner, Local, TOP_RECORDED, TOP_SHARES};
-use crate::pipeline::{self, Pipeline};
+use super::route::{self, Route};
 
 pub(crate) use super::buffer::{bump_epoch, deliver, flush_this_thread};
 pub(crate) use super::thread::{publish_counts, token};
@@ -101,7 +101,7 @@ pub(crate) fn share_frame() -> bool {
         if f.top.get() != TOP_SHARES {
             return false;
         }
-        let generation = pipeline::global_generation();
+        let generation = route::global_generation();
         f.started(generation);
         f.ended(generation);
         true
@@ -145,7 +145,7 @@ pub(crate) fn push_shared(ids: SpanIds, inherited: Option<Arc<Inherited>>) {
 /// this thread, no attributes) straight through.
 #[inline]
 pub(crate) fn enter_current<const N: usize>(
-    pipeline: &'static Pipeline,
+    pipeline: &'static Route,
     name: &'static str,
     kind: crate::SpanKind,
     attributes: impl FnOnce() -> [crate::KeyValue; N],
@@ -206,7 +206,7 @@ pub(crate) fn enter_current<const N: usize>(
 fn enter_current_other(
     shared: &super::shared::ThreadShared,
     inner: &mut Inner,
-    pipeline: &'static Pipeline,
+    pipeline: &'static Route,
     name: &'static str,
     kind: crate::SpanKind,
 ) -> SpanId {
@@ -246,7 +246,7 @@ struct Sampled {
 /// the span id of the frame pushed for it (shared by its children when they follow their
 /// parent).
 #[inline(always)]
-fn decide_under_top(inner: &mut Inner, pipeline: &Pipeline) -> Result<Sampled, SpanId> {
+fn decide_under_top(inner: &mut Inner, pipeline: &Route) -> Result<Sampled, SpanId> {
     let parent = inner.frames.last().map(|f| f.ids);
     let ids = new_ids(&mut inner.ids, parent.as_ref());
     let inherited = inner.frames.last().and_then(|f| f.inherited.clone());
@@ -266,7 +266,7 @@ fn decide_under_top(inner: &mut Inner, pipeline: &Pipeline) -> Result<Sampled, S
 /// evaluated with the engine's state released, then recorded.
 #[inline(never)]
 fn enter_with_attributes<const N: usize>(
-    pipeline: &'static Pipeline,
+    pipeline: &'static Route,
     name: &'static str,
     kind: crate::SpanKind,
     attributes: impl FnOnce() -> [crate::KeyValue; N],
@@ -381,7 +381,7 @@ fn record_current(
 #[cold]
 #[inline(never)]
 fn enter_general<const N: usize>(
-    pipeline: &'static Pipeline,
+    pipeline: &'static Route,
     name: &'static str,
     kind: crate::SpanKind,
     attributes: impl FnOnce() -> [crate::KeyValue; N],
@@ -400,7 +400,7 @@ fn enter_general<const N: usize>(
 /// current span), whatever the sampler: `SpanBuilder::entered`, and `span!` with a custom
 /// sampler or the bridge. `None` inside the engine or at thread exit.
 pub(crate) fn enter<I>(
-    pipeline: &'static Pipeline,
+    pipeline: &'static Route,
     parent: Option<(Option<Parent>, Option<Arc<Inherited>>)>,
     name: SmallStr,
     kind: crate::SpanKind,
@@ -483,7 +483,7 @@ pub(crate) fn generate_ids(parent: Option<&Parent>) -> SpanIds {
 
 /// Counts the start of a span under `parent` for the global pipeline and gives it its ids
 /// (one visit to this thread's state).
-pub(crate) fn child_ids(pipeline: &Pipeline, parent: &SpanIds) -> SpanIds {
+pub(crate) fn child_ids(pipeline: &Route, parent: &SpanIds) -> SpanIds {
     let span_id = thread::with(|l| {
         FAST.with(|f| f.started(pipeline.generation));
         l.inner().map(|mut inner| inner.ids.span_id())
@@ -508,7 +508,7 @@ pub(crate) fn child_ids(pipeline: &Pipeline, parent: &SpanIds) -> SpanIds {
 /// `Span::span_id()`, logs and the `traceparent` it propagates, is the parent's. A parent
 /// that records without being sampled (a custom sampler's "record only") is not shared: its
 /// frame points at its record, and a second frame with its id could be popped in its place.
-pub(crate) fn child_of_current(pipeline: &Pipeline) -> Option<(Parent, SpanIds)> {
+pub(crate) fn child_of_current(pipeline: &Route) -> Option<(Parent, SpanIds)> {
     thread::with(|l| {
         let mut inner = l.inner()?;
         let inner = &mut *inner;
@@ -549,7 +549,7 @@ pub(crate) fn count(started: bool, generation: u64) {
         }
     });
     if counted.is_none() {
-        if let Some(pipeline) = pipeline::global().filter(|p| p.generation == generation) {
+        if let Some(pipeline) = route::global().filter(|p| p.generation == generation) {
             if started {
                 pipeline.count_started();
             } else {

@@ -22,6 +22,7 @@ pub(crate) mod limits;
 pub(crate) mod local;
 pub(crate) mod record;
 pub(crate) mod registry;
+pub(crate) mod route;
 pub(crate) mod sampling;
 pub(crate) mod shared;
 pub(crate) mod start;

@@ -10,7 +10,7 @@ use super::ids::SpanIds;
 use super::limits;
 use super::record::{LinkRecord, More, Start, convert_attributes};
 use crate::model::SmallStr;
-use crate::pipeline::Pipeline;
+use super::route::Route;
 use crate::model::SpanKind;
 use crate::tracestate::TraceState;
 use crate::model::KeyValue;
@@ -35,7 +35,7 @@ pub(crate) struct Begun {
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub(crate) fn decide<I>(
-    pipeline: &Pipeline,
+    pipeline: &Route,
     parent: Option<Parent>,
     root_inherited: Option<Arc<Inherited>>,
     mut ids: SpanIds,

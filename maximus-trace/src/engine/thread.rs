@@ -11,7 +11,7 @@ use super::ids::{IdGenerator, SpanId, SpanIds};
 use super::record::{Record, State};
 use super::registry;
 use super::shared::ThreadShared;
-use crate::pipeline;
+use super::route;
 
 pub(crate) struct Local {
     /// This thread's shared state: null until its first span; then one strong count of the
@@ -311,7 +311,7 @@ impl Local {
         // Read before the release: after it, the export thread may hold the buffer.
         let generation = buffer.generation;
         shared.release();
-        if let Some(pipeline) = pipeline::global() {
+        if let Some(pipeline) = route::global() {
             if pipeline.generation == generation && records.iter().any(|r| r.state == State::Done) {
                 drop(pipeline.exchange(records));
             }

@@ -9,7 +9,7 @@ mod setup;
 pub use flush_error::FlushError;
 pub(crate) use setup::Setup;
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -17,32 +17,25 @@ use std::time::Instant;
 use opentelemetry_sdk::Resource;
 
 use crate::config::Settings;
+use crate::engine::route::{self, Route, Sink};
 use crate::engine::{Record, local, registry};
 use crate::export::queue::Completeness;
 use crate::export::{NOT_GLOBAL, Queue, Sinks, Worker};
 use crate::engine::sampling::Sampler;
 use crate::stats::{Counters, Stats};
 
-/// Generations start at 1 ([`NOT_GLOBAL`] is 0).
-static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
-
 pub(crate) struct Pipeline {
-    active: AtomicBool,
-    /// Tells this pipeline's records from those of earlier ones in thread buffers.
-    pub generation: u64,
+    /// What the engine sees of this pipeline: generation, sampler, and this pipeline's
+    /// queue as the sink of ended records.
+    route: Arc<Route>,
     pub settings: Settings,
-    pub sampler: Sampler,
-    /// Spans take the short path: a built-in sampler and no OpenTelemetry context bridge.
-    pub short_path: bool,
-    /// On the short path, a span under a sampled span is sampled (a parent-based sampler).
-    pub children_follow: bool,
     queue: Arc<Queue>,
     /// Whether spans go anywhere that counts them (not with `Exporter::None`).
     delivers: bool,
     /// A flush that ran out of time and has not completed since: one bound covers a
     /// program's exit, so a shutdown that follows waits only what is left of it.
     unfinished_flush: Mutex<Option<UnfinishedFlush>>,
-    /// `generation` once installed as the global pipeline, else [`NOT_GLOBAL`].
+    /// The route's generation once installed as the global pipeline, else [`NOT_GLOBAL`].
     global: Arc<AtomicU64>,
     worker: Mutex<Option<JoinHandle<()>>>,
     /// The Jaeger exporter's own counters (trimmed and oversized spans), when it is in use.
@@ -94,15 +87,11 @@ impl Pipeline {
             global: Arc::clone(&global),
         }
         .spawn();
-        let short_path = !parts.settings.otel_context && !matches!(parts.sampler, Sampler::Custom(_));
-        let children_follow = short_path && parts.sampler.is_parent_based();
+        let sink = Arc::new(QueueSink(Arc::clone(&queue)));
+        let route = Route::new(parts.sampler, parts.settings.otel_context, sink);
         Pipeline {
-            active: AtomicBool::new(true),
-            generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
+            route: Arc::new(route),
             settings: parts.settings,
-            sampler: parts.sampler,
-            short_path,
-            children_follow,
             queue,
             delivers,
             unfinished_flush: Mutex::new(None),
@@ -114,36 +103,23 @@ impl Pipeline {
     }
 
     pub(crate) fn is_active(&self) -> bool {
-        self.active.load(Ordering::Relaxed)
+        self.route.is_active()
+    }
+
+    /// What the engine sees of this pipeline.
+    pub(crate) fn route(&self) -> &Arc<Route> {
+        &self.route
+    }
+
+    /// Makes this the global pipeline: spans then go through thread buffers, and the export
+    /// thread collects them from idle threads.
+    pub(crate) fn install_global(&self) {
+        self.global.store(self.route.generation, Ordering::Release);
+        route::install_global(Arc::clone(&self.route));
     }
 
     fn is_global(&self) -> bool {
         self.global.load(Ordering::Relaxed) != NOT_GLOBAL
-    }
-
-    /// Takes a thread buffer of records; returns an empty buffer.
-    pub(crate) fn exchange(&self, chunk: Vec<Record>) -> Vec<Record> {
-        self.queue.exchange(chunk)
-    }
-
-    /// Takes one ended record, counting its end here (it was not counted by a thread).
-    pub(crate) fn push(&self, record: Record) {
-        self.queue.counters().ended(1);
-        self.queue.push(record);
-    }
-
-    pub(crate) fn count_started(&self) {
-        self.queue.counters().started(1);
-    }
-
-    pub(crate) fn count_ended(&self) {
-        self.queue.counters().ended(1);
-    }
-
-    /// The counts of a thread that is exiting.
-    pub(crate) fn retire_counts(&self, started: u64, ended: u64) {
-        self.queue.counters().started(started);
-        self.queue.counters().ended(ended);
     }
 
     /// Exports every ended span now, waiting at most the shutdown bound. A flush that does
@@ -191,7 +167,7 @@ impl Pipeline {
         if self.is_global() {
             local::publish_counts();
             registry::for_each(|thread| {
-                let (started, ended) = thread.counters(self.generation);
+                let (started, ended) = thread.counters(self.route.generation);
                 stats.spans_started += started;
                 stats.spans_ended += ended;
             });
@@ -209,7 +185,7 @@ impl Pipeline {
     /// Span metrics are pushed last, with what is left of the bound (they count the last
     /// batches).
     pub(crate) fn shutdown(&self) {
-        if !self.active.swap(false, Ordering::SeqCst) {
+        if !self.route.deactivate() {
             return;
         }
         if self.is_global() {
@@ -257,59 +233,22 @@ impl Pipeline {
     }
 }
 
-/// The global pipeline, for the per-span path (a pointer into the leaked global manager).
-static GLOBAL: AtomicPtr<Pipeline> = AtomicPtr::new(std::ptr::null_mut());
-/// `global()`'s generation, kept beside it so the per-span path (a span under an unsampled
-/// one) reads one word instead of following the pointer.
-static GLOBAL_GENERATION: AtomicU64 = AtomicU64::new(NOT_GLOBAL);
+/// The engine's sink for a pipeline: its export queue, and the counters behind `stats()`.
+#[derive(Debug)]
+struct QueueSink(Arc<Queue>);
 
-/// Makes `pipeline` (owned by the leaked global manager, so never freed) the global one.
-pub(crate) fn install_global(pipeline: &'static Pipeline) {
-    pipeline.global.store(pipeline.generation, Ordering::Release);
-    GLOBAL_GENERATION.store(pipeline.generation, Ordering::Relaxed);
-    GLOBAL.store(pipeline as *const Pipeline as *mut Pipeline, Ordering::Release);
-}
-
-/// The global pipeline (active or shut down), if `init()` ever made one.
-#[inline]
-pub(crate) fn global() -> Option<&'static Pipeline> {
-    let ptr = GLOBAL.load(Ordering::Acquire);
-    // SAFETY: non-null pointers in GLOBAL point into a manager leaked by `init()`.
-    (!ptr.is_null()).then(|| unsafe { &*ptr })
-}
-
-/// The global pipeline's generation (what per-thread counters count for).
-#[inline]
-pub(crate) fn global_generation() -> u64 {
-    GLOBAL_GENERATION.load(Ordering::Relaxed)
-}
-
-/// The pipeline a span belongs to.
-#[derive(Clone, Debug)]
-pub(crate) enum PipelineRef {
-    /// Spans go through thread buffers.
-    Global(&'static Pipeline),
-    /// Spans go straight to this pipeline's queue.
-    Standalone(Arc<Pipeline>),
-}
-
-impl std::ops::Deref for PipelineRef {
-    type Target = Pipeline;
-
-    fn deref(&self) -> &Pipeline {
-        match self {
-            PipelineRef::Global(p) => p,
-            PipelineRef::Standalone(p) => p,
-        }
+impl Sink for QueueSink {
+    fn exchange(&self, chunk: Vec<Record>) -> Vec<Record> {
+        self.0.exchange(chunk)
     }
-}
 
-impl PipelineRef {
-    /// Counts a span start where this pipeline counts them.
-    pub(crate) fn count_started(&self) {
-        match self {
-            PipelineRef::Global(p) => local::count(true, p.generation),
-            PipelineRef::Standalone(p) => p.count_started(),
-        }
+    fn push(&self, record: Record) {
+        self.0.counters().ended(1);
+        self.0.push(record);
+    }
+
+    fn count(&self, started: u64, ended: u64) {
+        self.0.counters().started(started);
+        self.0.counters().ended(ended);
     }
 }
