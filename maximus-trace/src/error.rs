@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError};
 
@@ -35,6 +36,17 @@ pub(crate) struct Exception {
 impl Exception {
     /// `error`, with its `source()` chain and, when `RUST_BACKTRACE` asks, the stack.
     pub(crate) fn of_error<E: std::error::Error + ?Sized>(error: &E, message: String) -> Self {
+        // Captured here, so that the stack's top is the capture path (`CAPTURE_PATH`).
+        Self::with_frames(error, message, backtraces_on().then(capture_frames))
+    }
+
+    /// `error`, with its `source()` chain and the stack `frames` (tests pass theirs rather
+    /// than turn the process's backtraces on).
+    fn with_frames<E: std::error::Error + ?Sized>(
+        error: &E,
+        message: String,
+        frames: Option<backtrace::Backtrace>,
+    ) -> Self {
         let mut causes = String::new();
         let mut source = error.source();
         while let Some(cause) = source {
@@ -45,7 +57,7 @@ impl Exception {
             type_name: std::any::type_name::<E>(),
             message,
             causes,
-            frames: backtraces_on().then(capture_frames),
+            frames,
             rendered: OnceLock::new(),
         }
     }
@@ -128,9 +140,118 @@ pub fn force_backtraces(on: bool) {
 }
 
 /// The raw frames of the caller's stack: no symbol lookup (that is the expensive part).
+///
+/// Never inlined, and not ending in a tail call (which would leave no frame of its own), so
+/// that even a binary without debuginfo has a symbol that marks where our frames end.
 #[inline(never)]
 fn capture_frames() -> backtrace::Backtrace {
-    backtrace::Backtrace::new_unresolved()
+    let frames = backtrace::Backtrace::new_unresolved();
+    std::hint::black_box(());
+    frames
+}
+
+/// The functions that lead from the user's call down to [`capture_frames`], by their last
+/// path segment: a rendered stack starts below the last of them. Inlined into the user's
+/// function (release builds), they are symbols of the user's frame rather than frames.
+/// A new caller of `capture_frames` belongs here.
+const CAPTURE_PATH: [&str; 4] = ["record_error", "error_ops", "of_error", "capture_frames"];
+
+/// How many symbols from the top of a stack can be ours: the backtrace crate's own and the
+/// capture path, with room to spare.
+const CAPTURE_DEPTH: usize = 64;
+
+/// A symbol of a stack: its demangled name and source file, when known.
+#[derive(Clone, Copy, Debug)]
+struct Symbol<'a> {
+    name: Option<&'a str>,
+    file: Option<&'a Path>,
+}
+
+/// Whether `symbol` is one of [`CAPTURE_PATH`] (or a closure in one). Its name is a path in
+/// either mangling (`maximus_trace::span::SpanRef::record_error`, legacy, or
+/// `<maximus_trace::span::SpanRef>::record_error::<shop::Declined>`, v0), or, from debuginfo
+/// reduced to line tables, the function's name alone (`record_error<shop::Declined>`): then
+/// its file tells whether it is ours.
+fn on_capture_path(symbol: Symbol<'_>) -> bool {
+    let Some(name) = symbol.name else {
+        return false;
+    };
+    let path = plain_path(name);
+    match path.split("::").collect::<Vec<_>>().as_slice() {
+        [function] => CAPTURE_PATH.contains(function) && symbol.file.is_some_and(in_this_crate),
+        [krate, rest @ ..] => *krate == "maximus_trace" && rest.iter().any(|s| CAPTURE_PATH.contains(s)),
+        [] => false,
+    }
+}
+
+/// Whether a source file is one of this crate's, which `file!()` names relative to the
+/// workspace (`maximus-trace/src/error.rs`) or absolute (from a registry); debuginfo names
+/// them absolute.
+fn in_this_crate(file: &Path) -> bool {
+    let Some(src) = Path::new(file!())
+        .parent()
+        .filter(|src| !src.as_os_str().is_empty())
+    else {
+        return false;
+    };
+    file.ancestors().any(|dir| dir.ends_with(src))
+}
+
+/// A demangled symbol's path without generic arguments or the brackets of an impl:
+/// `<a::Type as a::Trait>::f::<u8>` is `a::Type::f`.
+fn plain_path(symbol: &str) -> String {
+    // An arrow's `>` closes nothing.
+    let symbol = symbol.replace("->", "-~");
+    // `<Self>::rest` or `<Self as Trait>::rest`: the self type, then the rest.
+    let impl_close = symbol
+        .starts_with('<')
+        .then(|| depths(&symbol).find(|&(_, c, d)| c == '>' && d == 1))
+        .flatten();
+    if let Some((close, ..)) = impl_close {
+        let self_type = &symbol[1..close];
+        let as_trait = depths(self_type).find(|&(i, _, d)| d == 0 && self_type[i..].starts_with(" as "));
+        let self_type = as_trait.map_or(self_type, |(at, ..)| &self_type[..at]);
+        return plain_path(self_type) + &plain_path(&symbol[close + 1..]);
+    }
+    let mut path: String = depths(&symbol)
+        .filter(|&(.., d)| d == 0)
+        .map(|(_, c, _)| c)
+        .collect();
+    // `f::<u8>` left `f::`.
+    while path.ends_with("::") {
+        path.truncate(path.len() - 2);
+    }
+    path
+}
+
+/// `text`'s characters with their index and how deep in angle brackets they are (a bracket
+/// counts as inside).
+fn depths(text: &str) -> impl Iterator<Item = (usize, char, usize)> + '_ {
+    let mut depth = 0usize;
+    text.char_indices().map(move |(i, c)| {
+        if c == '<' {
+            depth += 1;
+        }
+        let at = depth;
+        if c == '>' {
+            depth = depth.saturating_sub(1);
+        }
+        (i, c, at)
+    })
+}
+
+/// The index of the caller's symbol among a stack's symbols (innermost first, inlined ones
+/// included): the one after the last symbol of the capture path near the top, or 0 when
+/// none is found (a stripped binary).
+///
+/// Symbols, not frames: in a release build the capture path is inlined into the caller's
+/// frame, so skipping that whole frame would lose the caller.
+fn caller_start(symbols: &[Symbol<'_>]) -> usize {
+    symbols
+        .iter()
+        .take(CAPTURE_DEPTH)
+        .rposition(|&symbol| on_capture_path(symbol))
+        .map_or(0, |i| i + 1)
 }
 
 /// Distinct stacks resolved so far, by their frames' addresses: a storm of the same error
@@ -163,49 +284,42 @@ fn resolved(frames: &backtrace::Backtrace) -> Arc<str> {
     text
 }
 
-/// As std's `Backtrace` displays a capture: frames from the caller of the capture on,
-/// numbered, each symbol's demangled name and its `at file:line:column`.
+/// As std's `Backtrace` displays a capture: from the caller of the recording on, each
+/// symbol's demangled name and its `at file:line:column`, numbered by frame (the symbols
+/// inlined into a frame share its number).
 fn format_frames(frames: &backtrace::Backtrace) -> String {
-    let names = |frame: &backtrace::BacktraceFrame| -> Vec<String> {
-        frame
-            .symbols()
-            .iter()
-            .map(|s| {
-                s.name()
-                    .map_or_else(|| "<unknown>".to_owned(), |n| format!("{n:#}"))
-            })
-            .collect()
-    };
-    // Start at the caller: skip the recording path (`record_error`, ..., `of_error`).
-    let recording = |name: &String| {
-        name.starts_with("maximus_trace::")
-            && (name.ends_with("::record_error")
-                || name.ends_with("::error_ops")
-                || name.ends_with("::of_error"))
-    };
-    let start = frames
+    let resolved: Vec<(usize, Option<&backtrace::BacktraceSymbol>)> = frames
         .frames()
         .iter()
-        .take(32)
-        .rposition(|f| names(f).iter().any(recording))
-        .map_or(0, |i| i + 1);
+        .enumerate()
+        .flat_map(|(i, frame)| match frame.symbols() {
+            [] => vec![(i, None)],
+            symbols => symbols.iter().map(|s| (i, Some(s))).collect(),
+        })
+        .collect();
+    let names: Vec<Option<String>> = resolved
+        .iter()
+        .map(|(_, symbol)| symbol.and_then(|s| s.name()).map(|n| format!("{n:#}")))
+        .collect();
+    let symbols: Vec<Symbol<'_>> = resolved
+        .iter()
+        .zip(&names)
+        .map(|((_, symbol), name)| Symbol {
+            name: name.as_deref(),
+            file: symbol.and_then(|s| s.filename()),
+        })
+        .collect();
+    let start = caller_start(&symbols);
+    let first_frame = resolved.get(start).map_or(0, |(frame, _)| *frame);
     let mut out = String::new();
-    for (i, frame) in frames.frames()[start..].iter().enumerate() {
-        let symbols = frame.symbols();
-        if symbols.is_empty() {
-            let _ = writeln!(out, "{i:4}: <unknown>");
-        }
-        for symbol in symbols {
-            let name = symbol
-                .name()
-                .map_or_else(|| "<unknown>".to_owned(), |n| format!("{n:#}"));
-            let _ = writeln!(out, "{i:4}: {name}");
-            if let (Some(file), Some(line)) = (symbol.filename(), symbol.lineno()) {
-                let _ = match symbol.colno() {
-                    Some(col) => writeln!(out, "             at {}:{line}:{col}", file.display()),
-                    None => writeln!(out, "             at {}:{line}", file.display()),
-                };
-            }
+    for ((frame, symbol), name) in resolved.iter().zip(&names).skip(start) {
+        let name = name.as_deref().unwrap_or("<unknown>");
+        let _ = writeln!(out, "{:4}: {name}", frame - first_frame);
+        if let Some((file, line)) = symbol.and_then(|s| Some((s.filename()?, s.lineno()?))) {
+            let _ = match symbol.and_then(|s| s.colno()) {
+                Some(col) => writeln!(out, "             at {}:{line}:{col}", file.display()),
+                None => writeln!(out, "             at {}:{line}", file.display()),
+            };
         }
     }
     out
@@ -361,35 +475,202 @@ mod tests {
         let io = std::io::Error::other("disk full");
         let exception = Exception::of_error(&io, io.to_string());
         let attributes = exception.attributes();
-        let text = |i: usize| match &attributes[i].value {
+        assert_eq!(attributes[0].key.as_str(), "exception.type");
+        assert_eq!(text(&attributes[0]), "std::io::Error");
+        assert_eq!(attributes[1].key.as_str(), "exception.message");
+        assert_eq!(text(&attributes[1]), "disk full");
+    }
+
+    fn text(attribute: &Attr) -> String {
+        match &attribute.value {
             crate::engine::record::AttrValue::Str(s) => s.as_str().to_owned(),
             other => panic!("{other:?}"),
-        };
-        assert_eq!(attributes[0].key.as_str(), "exception.type");
-        assert_eq!(text(0), "std::io::Error");
-        assert_eq!(attributes[1].key.as_str(), "exception.message");
-        assert_eq!(text(1), "disk full");
+        }
+    }
+
+    /// An error recorded with the stack of this function.
+    #[inline(never)]
+    fn recorded_here() -> Exception {
+        let error = std::io::Error::other("x");
+        Exception::with_frames(&error, "x".into(), Some(capture_frames()))
+    }
+
+    fn stacktrace(exception: &Exception) -> String {
+        let attribute = exception
+            .attributes()
+            .iter()
+            .find(|a| a.key.as_str() == "exception.stacktrace");
+        text(attribute.expect("a stacktrace"))
     }
 
     #[test]
-    fn a_backtrace_starts_at_the_caller_and_is_resolved_once_per_stack() {
-        force_backtraces(true);
-        // The same call site twice: the same stack.
-        let both: Vec<Exception> = (0..2)
-            .map(|_| Exception::of_error(&std::io::Error::other("x"), "x".into()))
-            .collect();
-        let (a, b) = (&both[0], &both[1]);
-        force_backtraces(false);
-        let text = |e: &Exception| match &e.attributes()[2].value {
-            crate::engine::record::AttrValue::Str(s) => s.as_str().to_owned(),
-            other => panic!("{other:?}"),
-        };
-        let first = text(a);
+    fn a_backtrace_starts_at_the_function_that_captured_it() {
+        let trace = stacktrace(&recorded_here());
+        let first = trace.lines().next().unwrap_or_default();
+        // By its path, or by its name alone with debuginfo reduced to line tables.
         assert!(
-            first.starts_with("   0: maximus_trace::error::tests::a_backtrace_starts_at_the_caller"),
-            "{first}"
+            [
+                "   0: maximus_trace::error::tests::recorded_here",
+                "   0: recorded_here"
+            ]
+            .contains(&first),
+            "{trace}"
         );
-        assert!(!first.contains("of_error"), "{first}");
-        assert_eq!(first, text(b));
+    }
+
+    #[test]
+    fn the_same_stack_is_resolved_once() {
+        // One call site twice: one stack.
+        let both: Vec<Exception> = (0..2).map(|_| recorded_here()).collect();
+        let [a, b] = [&both[0], &both[1]].map(|e| resolved(e.frames.as_ref().expect("frames")));
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+
+    fn named(name: &str) -> Symbol<'_> {
+        Symbol {
+            name: Some(name),
+            file: None,
+        }
+    }
+
+    #[test]
+    fn the_capture_path_is_recognised_in_either_mangling() {
+        for (symbol, ours) in [
+            ("maximus_trace::span::SpanRef::record_error", true),
+            (
+                "<maximus_trace::span::SpanRef>::record_error::<shop::Declined>",
+                true,
+            ),
+            (
+                "<maximus_trace::span::Span>::record_error::<dyn core::error::Error + core::marker::Send>",
+                true,
+            ),
+            ("maximus_trace::context::record_error::<shop::Declined>", true),
+            (
+                "maximus_trace::engine::handle::error_ops::<std::io::error::Error>",
+                true,
+            ),
+            (
+                "<maximus_trace::error::Exception>::of_error::<std::io::error::Error>",
+                true,
+            ),
+            ("maximus_trace::error::Exception::of_error::{{closure}}", true),
+            ("maximus_trace::error::capture_frames", true),
+            ("shop::record_error", false),
+            ("shop::checkout", false),
+            ("<shop::Cart as maximus_trace::Recorder>::record_error", false),
+            ("maximus_trace::error::tests::record_error_twice", false),
+            (
+                "core::bool::<impl bool>::then::<backtrace::capture::Backtrace>",
+                false,
+            ),
+        ] {
+            assert_eq!(on_capture_path(named(symbol)), ours, "{symbol}");
+        }
+    }
+
+    #[test]
+    fn a_symbols_plain_path_drops_generics_and_impl_brackets() {
+        for (symbol, plain) in [
+            ("<a::Type as a::Trait>::f::<u8>", "a::Type::f"),
+            ("<a::Type<b::T>>::f", "a::Type::f"),
+            (
+                "<alloc::boxed::Box<dyn core::ops::function::Fn() -> u8> as a::X>::f",
+                "alloc::boxed::Box::f",
+            ),
+            ("a::f::{closure#0}", "a::f::{closure#0}"),
+        ] {
+            assert_eq!(plain_path(symbol), plain, "{symbol}");
+        }
+    }
+
+    #[test]
+    fn a_function_named_alone_is_ours_by_its_file() {
+        let at = |name, file| Symbol {
+            name: Some(name),
+            file: Some(Path::new(file)),
+        };
+        let ours = "/build/maximus-trace/src/context.rs";
+        assert!(on_capture_path(at("record_error<shop::Declined>", ours)));
+        assert!(on_capture_path(at(
+            "error_ops<shop::Declined>",
+            "/build/maximus-trace/src/engine/handle.rs"
+        )));
+        assert!(!on_capture_path(at(
+            "record_error<shop::Declined>",
+            "/build/shop/src/main.rs"
+        )));
+        assert!(!on_capture_path(at("charge", ours)));
+        assert!(!on_capture_path(named("record_error<shop::Declined>")));
+    }
+
+    fn names<'a>(names: &[&'a str]) -> Vec<Symbol<'a>> {
+        names.iter().map(|name| named(name)).collect()
+    }
+
+    #[test]
+    fn a_stack_starts_at_the_caller_inlined_into_the_same_frame() {
+        // Release with line tables: the capture path is inlined into `charge`'s frame.
+        let symbols = names(&[
+            "backtrace::capture::Backtrace::new_unresolved",
+            "maximus_trace::error::capture_frames",
+            "<maximus_trace::error::Exception>::of_error::<shop::Declined>",
+            "maximus_trace::engine::handle::error_ops::<shop::Declined>",
+            "<maximus_trace::span::SpanRef>::record_error::<shop::Declined>",
+            "maximus_trace::context::record_error::<shop::Declined>",
+            "shop::charge",
+            "shop::checkout",
+        ]);
+        assert_eq!(caller_start(&symbols), 6);
+    }
+
+    #[test]
+    fn a_stack_with_line_tables_only_starts_at_the_caller() {
+        // `debug = "line-tables-only"`: functions named alone, ours told by their files.
+        let at = |name, file| Symbol {
+            name: Some(name),
+            file: Some(Path::new(file)),
+        };
+        let symbols = [
+            at("create", "/registry/backtrace-0.3.76/src/capture.rs"),
+            at(
+                "then<backtrace::capture::Backtrace>",
+                "/rustc/library/core/src/bool.rs",
+            ),
+            at("of_error<shop::Declined>", "/build/maximus-trace/src/error.rs"),
+            at(
+                "error_ops<shop::Declined>",
+                "/build/maximus-trace/src/engine/handle.rs",
+            ),
+            at("record_error<shop::Declined>", "/build/maximus-trace/src/span.rs"),
+            at(
+                "record_error<shop::Declined>",
+                "/build/maximus-trace/src/context.rs",
+            ),
+            at("charge", "/build/shop/src/main.rs"),
+            at("checkout", "/build/shop/src/main.rs"),
+        ];
+        assert_eq!(caller_start(&symbols), 6);
+    }
+
+    #[test]
+    fn a_stack_without_debuginfo_starts_below_capture_frames() {
+        // Release without debuginfo: inlined functions have no symbol of their own.
+        let symbols = names(&[
+            "backtrace::backtrace::trace_unsynchronized",
+            "maximus_trace::error::capture_frames",
+            "shop::charge",
+            "shop::checkout",
+        ]);
+        assert_eq!(caller_start(&symbols), 2);
+    }
+
+    #[test]
+    fn a_stack_without_names_is_shown_whole() {
+        let unknown = Symbol {
+            name: None,
+            file: None,
+        };
+        assert_eq!(caller_start(&[unknown; 3]), 0);
     }
 }
