@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, Once, OnceLock, PoisonError};
 
 use crate::engine::limits;
 use crate::engine::record::{Attr, EventRecord, Record};
@@ -254,34 +254,70 @@ fn caller_start(symbols: &[Symbol<'_>]) -> usize {
         .map_or(0, |i| i + 1)
 }
 
-/// Distinct stacks resolved so far, by their frames' addresses: a storm of the same error
-/// is symbolised once.
-static RESOLVED: Mutex<Option<HashMap<Vec<usize>, Arc<str>>>> = Mutex::new(None);
+/// Rendered stacks by their frames' addresses: a storm of the same error is symbolised once.
+static RESOLVED: LazyLock<Mutex<StackCache>> = LazyLock::new(|| Mutex::new(StackCache::new(MAX_RESOLVED)));
 
-/// More distinct stacks than this and the cache starts over (its memory stays bounded).
+/// Distinct stacks kept rendered, so the cache's memory stays bounded.
 const MAX_RESOLVED: usize = 256;
 
 fn resolved(frames: &backtrace::Backtrace) -> Arc<str> {
     let key: Vec<usize> = frames.frames().iter().map(|f| f.ip() as usize).collect();
-    let cached = RESOLVED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_ref()
-        .and_then(|cache| cache.get(&key).cloned());
-    if let Some(text) = cached {
+    let cache = || RESOLVED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(text) = cache().get(&key) {
         return text;
     }
     // Resolved outside the lock: it takes milliseconds.
     let mut frames = frames.clone();
     frames.resolve();
     let text: Arc<str> = Arc::from(format_frames(&frames));
-    let mut cache = RESOLVED.lock().unwrap_or_else(PoisonError::into_inner);
-    let cache = cache.get_or_insert_with(HashMap::new);
-    if cache.len() >= MAX_RESOLVED {
-        cache.clear();
-    }
-    cache.insert(key, Arc::clone(&text));
+    cache().insert(key, Arc::clone(&text));
     text
+}
+
+/// Rendered stacks by frame addresses, at most `capacity` of them; when full, a new stack
+/// replaces the least recently used one, so a service with more distinct error sites than
+/// the capacity still finds its frequent stacks here.
+///
+/// Written here rather than taken from a crate: none of our dependencies offers one, and a
+/// scan of 256 entries for the oldest costs nothing beside the symbolisation (milliseconds)
+/// that precedes every insert.
+struct StackCache {
+    capacity: usize,
+    /// Each stack's text and when it was last used.
+    entries: HashMap<Vec<usize>, (Arc<str>, u64)>,
+    clock: u64,
+}
+
+impl StackCache {
+    fn new(capacity: usize) -> Self {
+        StackCache {
+            capacity,
+            entries: HashMap::new(),
+            clock: 0,
+        }
+    }
+
+    fn get(&mut self, key: &[usize]) -> Option<Arc<str>> {
+        self.clock += 1;
+        let (text, used) = self.entries.get_mut(key)?;
+        *used = self.clock;
+        Some(Arc::clone(text))
+    }
+
+    fn insert(&mut self, key: Vec<usize>, text: Arc<str>) {
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(key, _)| key.clone());
+            if let Some(oldest) = oldest {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.clock += 1;
+        self.entries.insert(key, (text, self.clock));
+    }
 }
 
 /// As std's `Backtrace` displays a capture: from the caller of the recording on, each
@@ -824,5 +860,28 @@ mod tests {
             file: None,
         };
         assert_eq!(caller_start(&[unknown; 3]), 0);
+    }
+
+    #[test]
+    fn a_full_cache_evicts_its_least_recently_used_stack_alone() {
+        let mut cache = StackCache::new(3);
+        for ip in 1..=3 {
+            cache.insert(vec![ip], Arc::from(ip.to_string()));
+        }
+        assert!(cache.get(&[1]).is_some());
+        cache.insert(vec![4], Arc::from("4"));
+        assert!(cache.get(&[2]).is_none(), "the least recently used goes");
+        for kept in [1, 3, 4] {
+            assert!(cache.get(&[kept]).is_some(), "{kept} stays");
+        }
+    }
+
+    #[test]
+    fn a_stack_already_cached_replaces_nothing() {
+        let mut cache = StackCache::new(2);
+        cache.insert(vec![1], Arc::from("1"));
+        cache.insert(vec![2], Arc::from("2"));
+        cache.insert(vec![2], Arc::from("2"));
+        assert!(cache.get(&[1]).is_some());
     }
 }
