@@ -13,7 +13,7 @@ pub use core;
 
 pub use crate::context::DeferredSpan;
 use crate::context::InSpan;
-use crate::engine::local;
+use crate::engine::start;
 use crate::model::SmallStr;
 
 /// `span!`: a current span, attributes evaluated only when the span is recorded.
@@ -37,7 +37,7 @@ pub fn enter<const N: usize>(
         return None;
     }
     // Under a span that is not sampled: a few instructions, inline.
-    if local::share_frame() {
+    if start::shares_current_frame() {
         return Some(SpanGuard::local(crate::engine::SpanId::SHARED_FRAME));
     }
     Some(enter_enabled(name, kind, attributes))
@@ -51,13 +51,15 @@ fn enter_enabled<const N: usize>(
     kind: SpanKind,
     attributes: impl FnOnce() -> [KeyValue; N],
 ) -> SpanGuard {
-    let Some(pipeline) = crate::engine::route::global() else {
+    let Some(route) = crate::engine::route::global() else {
         return SpanGuard::none();
     };
+    // A start under the current span without links, as every macro's is: it enters
+    // `start`'s branch for that directly.
     let span_id = match name.into() {
         // Every `#[trace_span]` and nearly every `span!` name is a literal.
-        Cow::Borrowed(name) => local::enter_current(pipeline, name, kind, attributes),
-        Cow::Owned(name) => enter_owned_name(pipeline, name, kind, attributes),
+        Cow::Borrowed(name) => start::under_current(route, name, kind, attributes),
+        Cow::Owned(name) => enter_owned_name(route, name, kind, attributes),
     };
     span_id.map_or_else(SpanGuard::none, SpanGuard::local)
 }
@@ -65,19 +67,23 @@ fn enter_enabled<const N: usize>(
 #[cold]
 #[inline(never)]
 fn enter_owned_name<const N: usize>(
-    pipeline: &'static crate::engine::route::Route,
+    route: &'static crate::engine::route::Route,
     name: String,
     kind: SpanKind,
     attributes: impl FnOnce() -> [KeyValue; N],
 ) -> Option<crate::engine::SpanId> {
-    local::enter(
-        pipeline,
-        None,
-        SmallStr::from_string(name),
+    let spec = start::Spec {
+        name: SmallStr::from_string(name),
         kind,
+        parent: start::Parentage::Current,
         attributes,
-        Vec::new(),
-    )
+        links: Vec::new(),
+    };
+    let route = crate::engine::route::RouteRef::Global(route);
+    match start::start(route, spec, start::Placement::Current) {
+        start::Started::Current(span_id) => Some(span_id),
+        _ => None,
+    }
 }
 
 /// Marks the guard's span failed when the function returned `Err`.
@@ -177,7 +183,7 @@ pub fn defer<const N: usize>(
     if !enabled() {
         return DeferredSpan::off();
     }
-    if let Some((ids, inherited)) = local::share_frame_ids() {
+    if let Some((ids, inherited)) = start::shared_frame() {
         return DeferredSpan(crate::context::Deferral::Shared(ids, inherited));
     }
     defer_enabled(name, kind, attributes)
@@ -189,7 +195,7 @@ fn defer_enabled<const N: usize>(
     kind: SpanKind,
     attributes: impl FnOnce() -> [KeyValue; N],
 ) -> DeferredSpan {
-    DeferredSpan::at_call(SmallStr::from_cow(name.into()), kind, || attributes().into())
+    DeferredSpan::at_call(SmallStr::from_cow(name.into()), kind, attributes)
 }
 
 /// Runs `future` inside its span (the body of an `async fn`).

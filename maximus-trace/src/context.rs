@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::engine::{Handle, Inherited, RecordRef, SpanId, SpanIds, local};
 use crate::model::SmallStr;
 use crate::engine::route::{self, RouteRef};
+use crate::engine::start::{self, AttributeList, Parentage, Placement, Spec, Started};
 use crate::model::{SpanKind, Status};
 use crate::span::{Span, SpanBuilder, SpanRef};
 use crate::model::{IntoValue, Key, KeyValue};
@@ -154,54 +155,45 @@ pub(crate) struct Deferred {
     name: SmallStr,
     kind: SpanKind,
     attributes: Vec<KeyValue>,
-    pipeline: &'static crate::engine::route::Route,
+    route: &'static crate::engine::route::Route,
 }
 
 impl DeferredSpan {
     /// The span of a call made now: shared, started, or pending (see [`Deferral`]).
-    pub(crate) fn at_call(
+    pub(crate) fn at_call<L: AttributeList>(
         name: SmallStr,
         kind: SpanKind,
-        attributes: impl FnOnce() -> Vec<KeyValue>,
+        attributes: impl FnOnce() -> L,
     ) -> Self {
-        let Some(pipeline) = route::global() else {
+        let Some(route) = route::global() else {
             return DeferredSpan::off();
         };
-        let parent = if pipeline.children_follow && pipeline.is_active() {
-            // The common case, under a span of this thread: its decision, one visit to the
-            // thread's state for the parent and the new id. (No bridge on this path, so
-            // without a frame here nothing is current.)
-            match local::child_of_current(pipeline) {
-                Some((parent, ids)) => {
-                    return DeferredSpan(Deferral::Started(SpanBuilder::start_child(
-                        pipeline, parent, ids, name, kind, attributes,
-                    )));
-                }
-                None => None,
-            }
-        } else {
-            local::parent()
+        // Kept for a pending start, which cannot run the closure later (it borrows the call's
+        // arguments): evaluated now only if nothing is current.
+        let mut attributes = Some(attributes);
+        let spec = Spec {
+            name,
+            kind,
+            parent: Parentage::CurrentIfAny,
+            attributes: || (attributes.take().expect("evaluated once"))(),
+            links: Vec::new(),
         };
-        match parent {
-            Some(parent) => DeferredSpan(Deferral::Started(
-                SpanBuilder::new(Some(RouteRef::Global(pipeline)), name.into_cow())
-                    .kind(kind)
-                    .parent_of(Some(parent))
-                    .start_with(attributes),
-            )),
-            None => DeferredSpan(Deferral::Pending(Box::new(Deferred {
+        match start::start(RouteRef::Global(route), spec, Placement::Owned) {
+            Started::Owned(handle) => DeferredSpan(Deferral::Started(Span::from_handle(handle))),
+            Started::NoParent(name) => DeferredSpan(Deferral::Pending(Box::new(Deferred {
                 name,
                 kind,
-                attributes: attributes(),
-                pipeline,
+                attributes: attributes.map(|a| a().into_iter().collect()).unwrap_or_default(),
+                route,
             }))),
+            Started::Current(_) | Started::Nothing => DeferredSpan::off(),
         }
     }
 }
 
 impl Deferred {
     fn start(self) -> Span {
-        SpanBuilder::new(Some(RouteRef::Global(self.pipeline)), self.name.into_cow())
+        SpanBuilder::new(Some(RouteRef::Global(self.route)), self.name.into_cow())
             .kind(self.kind)
             .attributes(self.attributes)
             .start()

@@ -5,14 +5,13 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
-use std::sync::Arc;
 
 use crate::engine::cell::SpanCell;
 use crate::engine::handle::EndCount;
-use crate::engine::record::{EventRecord, LinkRecord, Record};
+use crate::engine::record::{EventRecord, LinkRecord};
 use crate::engine::shared::Op;
-use crate::engine::start::{self, Begin};
-use crate::engine::{Handle, Inherited, Parent, RecordRef, SpanId, SpanIds, clock, local};
+use crate::engine::start::{self, Parentage, Placement, Spec, Started};
+use crate::engine::{Handle, Inherited, Parent, RecordRef, SpanId, local};
 use crate::model::{SmallStr, SpanKind, Status};
 use crate::engine::route::{self, RouteRef};
 use crate::propagation::RemoteParent;
@@ -367,7 +366,7 @@ enum ParentChoice {
 #[must_use = "call .start() or .entered() to start the span"]
 #[derive(Debug)]
 pub struct SpanBuilder {
-    pipeline: Option<RouteRef>,
+    route: Option<RouteRef>,
     name: Cow<'static, str>,
     kind: SpanKind,
     attributes: Vec<KeyValue>,
@@ -376,9 +375,9 @@ pub struct SpanBuilder {
 }
 
 impl SpanBuilder {
-    pub(crate) fn new(pipeline: Option<RouteRef>, name: Cow<'static, str>) -> Self {
+    pub(crate) fn new(route: Option<RouteRef>, name: Cow<'static, str>) -> Self {
         SpanBuilder {
-            pipeline,
+            route,
             name,
             kind: SpanKind::Internal,
             attributes: Vec::new(),
@@ -395,7 +394,7 @@ impl SpanBuilder {
 
     /// Adds an attribute known at the start (samplers can see it).
     pub fn attribute(mut self, key: impl Into<Key>, value: impl IntoValue) -> Self {
-        if self.pipeline.is_some() {
+        if self.route.is_some() {
             self.attributes.push(KeyValue::new(key, value));
         }
         self
@@ -407,7 +406,7 @@ impl SpanBuilder {
         A: IntoIterator,
         A::Item: Into<KeyValue>,
     {
-        if self.pipeline.is_some() {
+        if self.route.is_some() {
             self.attributes.extend(attributes.into_iter().map(Into::into));
         }
         self
@@ -423,11 +422,6 @@ impl SpanBuilder {
     /// Hangs the span under `parent` instead of the current span.
     pub fn child_of(mut self, parent: &Span) -> Self {
         self.parent = ParentChoice::Explicit(parent.handle().map(Handle::as_parent));
-        self
-    }
-
-    pub(crate) fn parent_of(mut self, parent: Option<Parent>) -> Self {
-        self.parent = ParentChoice::Explicit(parent);
         self
     }
 
@@ -448,14 +442,16 @@ impl SpanBuilder {
         self
     }
 
-    /// The parent, and what a root inherits (the baggage of a request without a valid
-    /// trace context).
-    fn resolve_parent(parent: ParentChoice) -> (Option<Parent>, Option<Arc<Inherited>>) {
+    /// Which span the new one hangs under, as the engine takes it.
+    fn parentage(parent: ParentChoice) -> Parentage {
         match parent {
-            ParentChoice::Current => (local::parent(), None),
-            ParentChoice::Root => (None, None),
-            ParentChoice::Explicit(p) => (p, None),
-            ParentChoice::Remote(remote) => remote.into_parent(),
+            ParentChoice::Current => Parentage::Current,
+            ParentChoice::Root => Parentage::Given(None, None),
+            ParentChoice::Explicit(p) => Parentage::Given(p, None),
+            ParentChoice::Remote(remote) => {
+                let (parent, root_inherited) = remote.into_parent();
+                Parentage::Given(parent, root_inherited)
+            }
         }
     }
 
@@ -472,7 +468,7 @@ impl SpanBuilder {
         I: IntoIterator,
         I::Item: Into<KeyValue>,
     {
-        let Some(pipeline) = self.pipeline.filter(|p| p.is_active()) else {
+        let Some(route) = self.route else {
             return Span::none();
         };
         let own = self.attributes;
@@ -481,131 +477,37 @@ impl SpanBuilder {
             all.extend(attributes().into_iter().map(Into::into));
             all
         };
-        if let (RouteRef::Global(global), ParentChoice::Current) = (&pipeline, &self.parent) {
-            if global.children_follow && self.links.is_empty() {
-                // Under a span of this thread (the usual case): its decision, and the parent
-                // and the new ids in one visit to the thread's state.
-                if let Some((parent, ids)) = local::child_of_current(global) {
-                    let name = SmallStr::from_cow(self.name);
-                    return Self::start_child(global, parent, ids, name, self.kind, all);
-                }
-            }
-        }
-        let (parent, root_inherited) = Self::resolve_parent(self.parent);
-        let parent = match (&pipeline, parent) {
-            (RouteRef::Global(global), Some(parent))
-                if global.children_follow && self.links.is_empty() =>
-            {
-                // A child under a parent-based sampler: the parent's decision, no sampler.
-                let name = SmallStr::from_cow(self.name);
-                let ids = local::child_ids(global, &parent.ids);
-                return Self::start_child(global, parent, ids, name, self.kind, all);
-            }
-            (_, parent) => parent,
+        let spec = Spec {
+            name: SmallStr::from_cow(self.name),
+            kind: self.kind,
+            parent: Self::parentage(self.parent),
+            attributes: all,
+            links: self.links,
         };
-        let ids = local::generate_ids(parent.as_ref());
-        pipeline.count_started();
-        let begin = start::decide(
-            &pipeline,
-            parent,
-            root_inherited,
-            ids,
-            SmallStr::from_cow(self.name),
-            self.kind,
-            all,
-            self.links,
-        );
-        match begin {
-            Begin::Unrecorded(ids, inherited) => {
-                let counter = match &pipeline {
-                    RouteRef::Global(_) => EndCount::Global,
-                    RouteRef::Standalone(p) => EndCount::Standalone(Arc::clone(p)),
-                };
-                Span::from_handle(Handle {
-                    ids,
-                    inherited,
-                    record: RecordRef::Unrecorded(counter),
-                })
-            }
-            Begin::Recorded(begun) => {
-                let ids = begun.start.ids;
-                let record = Record::start(begun.start, clock::now());
-                Span::from_handle(Handle {
-                    ids,
-                    inherited: begun.inherited,
-                    record: RecordRef::Cell(SpanCell::open(pipeline, record)),
-                })
-            }
+        match start::start(route, spec, Placement::Owned) {
+            Started::Owned(handle) => Span::from_handle(handle),
+            _ => Span::none(),
         }
-    }
-
-    /// A span of the global pipeline under `parent` when its sampler is parent-based, without
-    /// the general start: the decision is the parent's, and a sampled span's record is written
-    /// straight into its cell.
-    /// `ids`: the child's, from [`local::child_ids`] or [`local::child_of_current`] (counted
-    /// as started there).
-    pub(crate) fn start_child(
-        pipeline: &'static crate::engine::route::Route,
-        parent: Parent,
-        ids: SpanIds,
-        name: SmallStr,
-        kind: SpanKind,
-        attributes: impl FnOnce() -> Vec<KeyValue>,
-    ) -> Span {
-        debug_assert!(pipeline.children_follow, "only under a parent-based sampler");
-        let Parent {
-            ids: parent_ids,
-            inherited,
-        } = parent;
-        if !ids.sampled {
-            return Span::from_handle(Handle {
-                ids,
-                inherited,
-                record: RecordRef::Unrecorded(EndCount::Global),
-            });
-        }
-        let attributes = attributes();
-        // Most spans start without attributes: then there is nothing to convert, and an
-        // empty vector has nothing to free.
-        let start = if attributes.is_empty() {
-            start::bare_start(ids, &inherited, Some(parent_ids), name, kind)
-        } else {
-            start::record_start(
-                ids,
-                &inherited,
-                Some(parent_ids),
-                name,
-                kind,
-                attributes,
-                Vec::new(),
-            )
-        };
-        let record = Record::start(start, clock::now());
-        Span::from_handle(Handle {
-            ids,
-            inherited,
-            record: RecordRef::Cell(SpanCell::open(RouteRef::Global(pipeline), record)),
-        })
     }
 
     /// Starts the span and makes it current until the guard drops.
     pub fn entered(self) -> SpanGuard {
-        match self.pipeline {
-            // The global pipeline records through this thread's buffer, as `span!` does.
-            Some(RouteRef::Global(pipeline)) if pipeline.is_active() => {
-                let (parent, root_inherited) = Self::resolve_parent(self.parent);
-                let attributes = self.attributes;
-                local::enter(
-                    pipeline,
-                    Some((parent, root_inherited)),
-                    SmallStr::from_cow(self.name),
-                    self.kind,
-                    move || attributes,
-                    self.links,
-                )
-                .map_or_else(SpanGuard::none, SpanGuard::local)
-            }
-            _ => self.start().enter(),
+        let Some(route) = self.route.filter(|r| r.is_active()) else {
+            return SpanGuard::none();
+        };
+        let attributes = self.attributes;
+        let spec = Spec {
+            name: SmallStr::from_cow(self.name),
+            kind: self.kind,
+            parent: Self::parentage(self.parent),
+            attributes: move || attributes,
+            links: self.links,
+        };
+        match start::start(route, spec, Placement::Current) {
+            Started::Current(span_id) => SpanGuard::local(span_id),
+            // A standalone manager's span: owned, made current here.
+            Started::Owned(handle) => Span::from_handle(handle).enter(),
+            Started::NoParent(_) | Started::Nothing => SpanGuard::none(),
         }
     }
 }

@@ -1,13 +1,11 @@
-//! The current span of this thread, and the spans recorded on it.
+//! The current span of this thread, and the spans recorded on it: reading it, ending a span
+//! that `start/current.rs` made current, making spans recorded elsewhere (futures, owned
+//! spans) current by pushing a frame that points at them, and operations on this thread's
+//! recorded spans.
 //!
 //! A sync span (`span!`, `#[trace_span]`, `SpanBuilder::entered`) is recorded into this
 //! thread's buffer when it starts: its record is written once, in place, and its frame on
-//! the stack remembers the index; ending it stores the end time. Spans recorded elsewhere
-//! (futures, owned spans) are made current by pushing a frame that points at them.
-//!
-//! A span started under a span that is not sampled (with a sampler whose children follow
-//! their parent) records nothing and shares its parent's frame: no id, no push, no pop. Only
-//! its trace id would be observable, and that is the parent's anyway.
+//! the stack remembers the index; ending it stores the end time.
 
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -17,12 +15,10 @@ use super::buffer;
 use super::clock;
 use super::frame::{Frame, Inherited, Parent, Target};
 use super::handle::{EndCount, Handle, RecordRef};
-use super::ids::{IdGenerator, SpanId, SpanIds};
-use super::record::{Attr, LinkRecord, More, Record, State};
-use crate::model::SmallStr;
-use super::start::{Begin, decide, more};
-use super::thread::{self, FAST, Inner, Local, TOP_RECORDED, TOP_SHARES};
-use super::route::{self, Route};
+use super::ids::{SpanId, SpanIds};
+use super::record::Record;
+use super::route;
+use super::thread::{self, FAST, Inner, Local, TOP_RECORDED};
 
 pub(crate) use super::buffer::{bump_epoch, deliver, flush_this_thread};
 pub(crate) use super::thread::{publish_counts, token};
@@ -37,7 +33,7 @@ pub(crate) fn parent() -> Option<Parent> {
 }
 
 /// The top frame, as a parent.
-fn top_parent(inner: &Inner) -> Option<Parent> {
+pub(crate) fn top_parent(inner: &Inner) -> Option<Parent> {
     inner.frames.last().map(|f| Parent {
         ids: f.ids,
         inherited: f.inherited.clone(),
@@ -92,38 +88,6 @@ pub(crate) fn handle_of(span_id: SpanId) -> Option<Handle> {
 
 // ---- sync spans: recorded into this thread's buffer ----
 
-/// A span about to start under a span whose children share its frame: counts it (started
-/// and, since it holds nothing, ended) and says so. Inline: a thread-local load and a branch
-/// when the answer is no.
-#[inline(always)]
-pub(crate) fn share_frame() -> bool {
-    FAST.with(|f| {
-        if f.top.get() != TOP_SHARES {
-            return false;
-        }
-        let generation = route::global_generation();
-        f.started(generation);
-        f.ended(generation);
-        true
-    })
-}
-
-/// [`share_frame`] for a future: the shared frame's ids (to make current when the future is
-/// polled elsewhere).
-pub(crate) fn share_frame_ids() -> Option<(SpanIds, Option<Arc<Inherited>>)> {
-    if FAST.with(|f| f.top.get()) != TOP_SHARES {
-        return None;
-    }
-    let top = thread::with(|l| {
-        let inner = l.peek()?;
-        let top = inner.frames.last()?;
-        Some((top.ids, top.inherited.clone()))
-    })
-    .flatten()?;
-    share_frame();
-    Some(top)
-}
-
 /// Whether `span_id`'s frame is the current one on this thread.
 pub(crate) fn is_current(span_id: SpanId) -> bool {
     thread::with(|l| {
@@ -137,401 +101,6 @@ pub(crate) fn is_current(span_id: SpanId) -> bool {
 /// from that frame), until [`pop`].
 pub(crate) fn push_shared(ids: SpanIds, inherited: Option<Arc<Inherited>>) {
     thread::with(|l| push(l, Frame::new(ids, inherited, Target::Unrecorded).sharing(true)));
-}
-
-/// Starts a span of the global pipeline under the current one and makes it current: what
-/// `span!` and a sync `#[trace_span]` run. With a built-in sampler and no bridge it is
-/// decided, recorded and pushed under one borrow, the common case (under a sampled span of
-/// this thread, no attributes) straight through.
-#[inline]
-pub(crate) fn enter_current<const N: usize>(
-    pipeline: &'static Route,
-    name: &'static str,
-    kind: crate::SpanKind,
-    attributes: impl FnOnce() -> [crate::KeyValue; N],
-) -> Option<SpanId> {
-    if !pipeline.short_path {
-        return enter_general(pipeline, name, kind, attributes);
-    }
-    if N > 0 {
-        return enter_with_attributes(pipeline, name, kind, attributes);
-    }
-    let under_recorded = pipeline.children_follow && FAST.with(|f| f.top.get()) == TOP_RECORDED;
-    // Read first when this span will be recorded: the clock's latency then overlaps the
-    // bookkeeping below.
-    let at = if under_recorded {
-        clock::now()
-    } else {
-        clock::Ticks(0)
-    };
-    thread::with(|local| {
-        let shared = local.shared();
-        let mut inner = local.inner()?;
-        let inner = &mut *inner;
-        FAST.with(|f| f.started(pipeline.generation));
-        if under_recorded {
-            // The top frame is a sampled span recorded here, inheriting nothing (`FAST`).
-            if let Some(top) = inner.frames.last() {
-                let parent = top.ids;
-                let ids = SpanIds {
-                    trace_id: parent.trace_id,
-                    span_id: inner.ids.span_id(),
-                    sampled: true,
-                    remote: false,
-                };
-                record_current(
-                    shared,
-                    inner,
-                    pipeline.generation,
-                    Some(parent),
-                    ids,
-                    None,
-                    name,
-                    kind,
-                    Vec::new,
-                    None,
-                    at,
-                );
-                return Some(ids.span_id);
-            }
-        }
-        Some(enter_current_other(shared, inner, pipeline, name, kind))
-    })
-    .flatten()
-}
-
-/// [`enter_current`] without attributes for a root, or a span under a span that inherited
-/// context or is not sampled.
-#[inline(never)]
-fn enter_current_other(
-    shared: &super::shared::ThreadShared,
-    inner: &mut Inner,
-    pipeline: &'static Route,
-    name: &'static str,
-    kind: crate::SpanKind,
-) -> SpanId {
-    let Sampled {
-        parent,
-        ids,
-        inherited,
-    } = match decide_under_top(inner, pipeline) {
-        Ok(sampled) => sampled,
-        Err(unrecorded) => return unrecorded,
-    };
-    let more = more(&inherited, Vec::new(), 0);
-    record_current(
-        shared,
-        inner,
-        pipeline.generation,
-        parent,
-        ids,
-        inherited,
-        name,
-        kind,
-        Vec::new,
-        more,
-        clock::now(),
-    );
-    ids.span_id
-}
-
-/// A span the built-in sampler decided to record, under the top frame (if any).
-struct Sampled {
-    parent: Option<SpanIds>,
-    ids: SpanIds,
-    inherited: Option<Arc<Inherited>>,
-}
-
-/// New ids under the top frame (if any) and the built-in sampler's decision; not sampled,
-/// the span id of the frame pushed for it (shared by its children when they follow their
-/// parent).
-#[inline(always)]
-fn decide_under_top(inner: &mut Inner, pipeline: &Route) -> Result<Sampled, SpanId> {
-    let parent = inner.frames.last().map(|f| f.ids);
-    let ids = new_ids(&mut inner.ids, parent.as_ref());
-    let inherited = inner.frames.last().and_then(|f| f.inherited.clone());
-    if !matches!(pipeline.sampler.fast(parent.as_ref(), ids.trace_id), Ok(true)) {
-        let shares = pipeline.sampler.children_follow_parent();
-        inner.push_in_place(ids, inherited, Target::Unrecorded, shares);
-        return Err(ids.span_id);
-    }
-    Ok(Sampled {
-        parent,
-        ids: SpanIds { sampled: true, ..ids },
-        inherited,
-    })
-}
-
-/// [`enter_current`] with attributes: decided under a borrow, attributes (user code)
-/// evaluated with the engine's state released, then recorded.
-#[inline(never)]
-fn enter_with_attributes<const N: usize>(
-    pipeline: &'static Route,
-    name: &'static str,
-    kind: crate::SpanKind,
-    attributes: impl FnOnce() -> [crate::KeyValue; N],
-) -> Option<SpanId> {
-    thread::with(|local| {
-        let shared = local.shared();
-        let Sampled {
-            parent,
-            ids,
-            inherited,
-        } = {
-            let mut inner = local.inner()?;
-            let inner = &mut *inner;
-            FAST.with(|f| f.started(pipeline.generation));
-            match decide_under_top(inner, pipeline) {
-                Ok(sampled) => sampled,
-                Err(unrecorded) => return Some(unrecorded),
-            }
-        };
-        let limits = super::limits::current();
-        let (attributes, dropped) =
-            super::record::convert_attributes(attributes(), &limits, limits.attribute_count);
-        let more = more(&inherited, Vec::new(), dropped);
-        let mut inner = local.inner()?;
-        record_current(
-            shared,
-            &mut inner,
-            pipeline.generation,
-            parent,
-            ids,
-            inherited,
-            name,
-            kind,
-            || attributes,
-            more,
-            clock::now(),
-        );
-        Some(ids.span_id)
-    })
-    .flatten()
-}
-
-/// Writes a sampled span's record into this thread's buffer and pushes its frame, both in
-/// place.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn record_current(
-    shared: &super::shared::ThreadShared,
-    inner: &mut Inner,
-    generation: u64,
-    parent: Option<SpanIds>,
-    ids: SpanIds,
-    inherited: Option<Arc<Inherited>>,
-    name: &'static str,
-    kind: crate::SpanKind,
-    attributes: impl FnOnce() -> Vec<Attr>,
-    more: Option<Box<More>>,
-    at: clock::Ticks,
-) {
-    let index = buffer::open(shared, inner, generation);
-    // SAFETY: `open` took the buffer for this thread.
-    let records = &mut unsafe { shared.buffer() }.records;
-    records.reserve(1);
-    let slot = records.spare_capacity_mut()[0].as_mut_ptr();
-    // Field by field: a record built whole on the stack and copied stalls on store
-    // forwarding.
-    // SAFETY: `slot` is the (uninitialised) slot past the end; every field is written.
-    unsafe {
-        use std::ptr::addr_of_mut;
-        addr_of_mut!((*slot).trace_id).write(ids.trace_id);
-        addr_of_mut!((*slot).span_id).write(ids.span_id);
-        addr_of_mut!((*slot).parent_id).write(parent.map_or(SpanId::INVALID, |p| p.span_id));
-        addr_of_mut!((*slot).start).write(at);
-        addr_of_mut!((*slot).end).write(at);
-        addr_of_mut!((*slot).name).write(SmallStr::from_static(name));
-        addr_of_mut!((*slot).attributes).write(attributes());
-        addr_of_mut!((*slot).more).write(more);
-        addr_of_mut!((*slot).kind).write(kind);
-        addr_of_mut!((*slot).state).write(State::Open);
-        addr_of_mut!((*slot).parent_remote).write(parent.is_some_and(|p| p.remote));
-        addr_of_mut!((*slot).sampled).write(true);
-    }
-    // SAFETY: the slot past the end was just written.
-    unsafe { records.set_len(index + 1) };
-    inner.frames.reserve(1);
-    let top = if inherited.is_none() {
-        TOP_RECORDED
-    } else {
-        super::thread::TOP_OTHER
-    };
-    let frame = inner.frames.spare_capacity_mut()[0].as_mut_ptr();
-    // Field by field, as the record above and as `Inner::push_in_place` (written out here:
-    // through that function this path measured 10 instructions longer).
-    // SAFETY: `frame` is the (uninitialised) slot past the end; every field is written.
-    unsafe {
-        use std::ptr::addr_of_mut;
-        addr_of_mut!((*frame).ids).write(ids);
-        addr_of_mut!((*frame).inherited).write(inherited);
-        addr_of_mut!((*frame).target).write(Target::Local(index));
-        addr_of_mut!((*frame).otel).write(None);
-        addr_of_mut!((*frame).shares).write(false);
-        addr_of_mut!((*frame).top).write(top);
-    }
-    let depth = inner.frames.len();
-    // SAFETY: as above.
-    unsafe { inner.frames.set_len(depth + 1) };
-    FAST.with(|f| f.top.set(top));
-}
-
-/// [`enter_current`] with a custom sampler or the bridge: out of line, so the common path
-/// stays small.
-#[cold]
-#[inline(never)]
-fn enter_general<const N: usize>(
-    pipeline: &'static Route,
-    name: &'static str,
-    kind: crate::SpanKind,
-    attributes: impl FnOnce() -> [crate::KeyValue; N],
-) -> Option<SpanId> {
-    enter(
-        pipeline,
-        None,
-        SmallStr::from_static(name),
-        kind,
-        attributes,
-        Vec::new(),
-    )
-}
-
-/// Starts a span of the global pipeline and makes it current (`parent: None`: under the
-/// current span), whatever the sampler: `SpanBuilder::entered`, and `span!` with a custom
-/// sampler or the bridge. `None` inside the engine or at thread exit.
-pub(crate) fn enter<I>(
-    pipeline: &'static Route,
-    parent: Option<(Option<Parent>, Option<Arc<Inherited>>)>,
-    name: SmallStr,
-    kind: crate::SpanKind,
-    attributes: impl FnOnce() -> I,
-    links: Vec<LinkRecord>,
-) -> Option<SpanId>
-where
-    I: IntoIterator<Item = crate::KeyValue>,
-{
-    thread::with(|local| {
-        let shared = local.shared();
-        let (parent, root_inherited, ids) = {
-            let mut inner = local.inner()?;
-            let (parent, root_inherited) = match parent {
-                Some(given) => given,
-                None => (top_parent(&inner).or_else(bridge::otel_parent), None),
-            };
-            let ids = new_ids(&mut inner.ids, parent.as_ref().map(|p| &p.ids));
-            FAST.with(|f| f.started(pipeline.generation));
-            (parent, root_inherited, ids)
-        };
-        let begun = match decide(
-            pipeline,
-            parent,
-            root_inherited,
-            ids,
-            name,
-            kind,
-            attributes,
-            links,
-        ) {
-            Begin::Unrecorded(ids, inherited) => {
-                push(local, Frame::new(ids, inherited, Target::Unrecorded));
-                return Some(ids.span_id);
-            }
-            Begin::Recorded(begun) => begun,
-        };
-        let mut frame = Frame::new(begun.start.ids, begun.inherited, Target::Unrecorded);
-        bridge::attach(&mut frame);
-        let span_id = begun.start.ids.span_id;
-        let at = clock::now();
-        let mut inner = local.inner()?;
-        let index = buffer::push(
-            shared,
-            &mut inner,
-            pipeline.generation,
-            Record::start(begun.start, at),
-        );
-        frame.target = Target::Local(index);
-        inner.push(frame);
-        Some(span_id)
-    })
-    .flatten()
-}
-
-/// Trace id from the parent (or new), a new span id.
-#[inline]
-fn new_ids(generator: &mut IdGenerator, parent: Option<&SpanIds>) -> SpanIds {
-    let trace_id = match parent {
-        Some(p) => p.trace_id,
-        None => generator.trace_id(),
-    };
-    SpanIds {
-        trace_id,
-        span_id: generator.span_id(),
-        sampled: false,
-        remote: false,
-    }
-}
-
-/// New ids for a span started outside [`enter`] (a builder or a future).
-pub(crate) fn generate_ids(parent: Option<&Parent>) -> SpanIds {
-    let parent = parent.map(|p| &p.ids);
-    thread::with(|l| match l.inner() {
-        Some(mut inner) => new_ids(&mut inner.ids, parent),
-        None => new_ids(&mut IdGenerator::new(), parent),
-    })
-    .unwrap_or_else(|| new_ids(&mut IdGenerator::new(), parent))
-}
-
-/// Counts the start of a span under `parent` for the global pipeline and gives it its ids
-/// (one visit to this thread's state).
-pub(crate) fn child_ids(pipeline: &Route, parent: &SpanIds) -> SpanIds {
-    let span_id = thread::with(|l| {
-        FAST.with(|f| f.started(pipeline.generation));
-        l.inner().map(|mut inner| inner.ids.span_id())
-    })
-    .flatten()
-    .unwrap_or_else(|| IdGenerator::new().span_id());
-    SpanIds {
-        trace_id: parent.trace_id,
-        span_id,
-        sampled: parent.sampled,
-        remote: false,
-    }
-}
-
-/// The current frame of this thread as a parent, and the ids of a new child under it (its
-/// start counted): [`parent`] and [`child_ids`] in one visit, for a parent-based sampler.
-/// `None` without a frame here (the caller then tries the bridge).
-///
-/// Under a local span that records nothing, the child (which records nothing either) takes
-/// the parent's ids, as a sync span shares its parent's frame: a future polled where that
-/// parent is current then pushes no frame of its own (`InSpan`). Its span id, in
-/// `Span::span_id()`, logs and the `traceparent` it propagates, is the parent's. A parent
-/// that records without being sampled (a custom sampler's "record only") is not shared: its
-/// frame points at its record, and a second frame with its id could be popped in its place.
-pub(crate) fn child_of_current(pipeline: &Route) -> Option<(Parent, SpanIds)> {
-    thread::with(|l| {
-        let mut inner = l.inner()?;
-        let inner = &mut *inner;
-        let top = inner.frames.last()?;
-        let parent = Parent {
-            ids: top.ids,
-            inherited: top.inherited.clone(),
-        };
-        let shares = matches!(top.target, Target::Unrecorded) && !top.ids.sampled && !top.ids.remote;
-        FAST.with(|f| f.started(pipeline.generation));
-        let ids = if shares {
-            parent.ids
-        } else {
-            SpanIds {
-                trace_id: parent.ids.trace_id,
-                span_id: inner.ids.span_id(),
-                sampled: parent.ids.sampled,
-                remote: false,
-            }
-        };
-        Some((parent, ids))
-    })
-    .flatten()
 }
 
 /// Counts a span started (or ended) for the global pipeline of `generation` on this thread.
@@ -665,7 +234,7 @@ fn pop_frame(inner: &mut Inner, span_id: SpanId) -> Option<Frame> {
 // ---- frames of spans recorded elsewhere (owned spans, futures) ----
 
 /// Makes a span current on this thread.
-fn push(local: &Local, mut frame: Frame) {
+pub(crate) fn push(local: &Local, mut frame: Frame) {
     bridge::attach(&mut frame);
     if let Some(mut inner) = local.inner() {
         inner.push(frame);

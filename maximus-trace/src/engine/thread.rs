@@ -96,8 +96,10 @@ thread_local! {
     };
 }
 
-/// Runs `f` with this thread's state.
-#[inline]
+/// Runs `f` with this thread's state. Always inlined: on the span paths the closure and the
+/// thread-local access must fold into the caller (out of line, they cost a call and a
+/// spilled environment per span).
+#[inline(always)]
 pub(crate) fn with<T>(f: impl FnOnce(&Local) -> T) -> Option<T> {
     LOCAL.try_with(|l| f(l)).ok()
 }

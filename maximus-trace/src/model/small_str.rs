@@ -25,6 +25,7 @@ unsafe impl Send for SmallStr {}
 unsafe impl Sync for SmallStr {}
 
 impl SmallStr {
+    #[inline]
     pub(crate) const fn from_static(s: &'static str) -> Self {
         SmallStr {
             // SAFETY: a reference is never null.
@@ -44,6 +45,7 @@ impl SmallStr {
         }
     }
 
+    #[inline]
     pub(crate) fn from_cow(s: Cow<'static, str>) -> Self {
         match s {
             Cow::Borrowed(s) => SmallStr::from_static(s),
@@ -55,6 +57,15 @@ impl SmallStr {
     #[inline]
     pub(crate) fn same(&self, other: &SmallStr) -> bool {
         (self.ptr == other.ptr && self.len == other.len) || self.as_str() == other.as_str()
+    }
+
+    /// The literal, when it is one.
+    #[inline]
+    pub(crate) fn as_static(&self) -> Option<&'static str> {
+        // SAFETY: not owned: `ptr` and `len` are those of a `&'static str`.
+        (!self.is_owned()).then(|| unsafe {
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(self.ptr.as_ptr(), self.len))
+        })
     }
 
     /// Bytes it owns on the heap (none for a literal).
@@ -92,13 +103,25 @@ impl SmallStr {
 }
 
 impl Drop for SmallStr {
+    // The test inline, the free out of line: a literal's drop then folds away where it is
+    // built, instead of a call that makes the caller keep the value in memory.
+    #[inline]
     fn drop(&mut self) {
         if self.is_owned() {
-            let len = self.len & !OWNED;
-            let raw = std::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), len) as *mut str;
-            // SAFETY: the `Box<str>` leaked in `from_string`, freed once, here.
-            drop(unsafe { Box::from_raw(raw) });
+            self.free();
         }
+    }
+}
+
+impl SmallStr {
+    #[cold]
+    #[inline(never)]
+    fn free(&mut self) {
+        let len = self.len & !OWNED;
+        let raw = std::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), len) as *mut str;
+        // SAFETY: the `Box<str>` leaked in `from_string`, freed once, here (`drop` is its only
+        // caller).
+        drop(unsafe { Box::from_raw(raw) });
     }
 }
 

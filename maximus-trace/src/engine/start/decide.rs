@@ -1,19 +1,18 @@
-//! Starting a span: the sampling decision, then (for a recorded span) its attributes,
-//! evaluated only now, outside any engine state, since they are user code.
+//! The sampling decision of a start that does not take a fast branch (a custom sampler, a
+//! given parent, links), then (for a recorded span) its attributes, evaluated only now,
+//! outside any engine state, since they are user code.
 
 use std::sync::Arc;
 
 use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample};
 
-use super::frame::{Inherited, Parent};
-use super::ids::SpanIds;
-use super::limits;
-use super::record::{LinkRecord, More, Start, convert_attributes};
-use crate::model::SmallStr;
-use super::route::Route;
-use crate::model::SpanKind;
+use crate::engine::frame::{Inherited, Parent};
+use crate::engine::ids::SpanIds;
+use crate::engine::limits;
+use crate::engine::record::{LinkRecord, More, Start, convert_attributes};
+use crate::engine::route::Route;
+use crate::model::{KeyValue, SmallStr, SpanKind};
 use crate::tracestate::TraceState;
-use crate::model::KeyValue;
 
 /// The outcome of a start.
 pub(crate) enum Begin {
@@ -137,7 +136,7 @@ fn ask_custom(
             opentelemetry::trace::Link::with_context(l.ids.to_otel(trace_state))
         })
         .collect();
-    let result = super::sampling::ask(
+    let result = crate::engine::sampling::ask(
         sampler,
         parent.as_ref(),
         ids.trace_id,
@@ -149,7 +148,7 @@ fn ask_custom(
     let baggage = inherited
         .as_ref()
         .and_then(|i| i.baggage.as_ref())
-        .map(super::frame::copy_baggage);
+        .map(crate::engine::frame::copy_baggage);
     let original = Inherited::trace_state(&inherited);
     let trace_state = TraceState::from_otel_unless_unchanged(&result.trace_state, original);
     let inherited = Inherited::shared(trace_state, baggage);
