@@ -7,8 +7,8 @@ use std::future::Future;
 
 pub use crate::manager::is_enabled as enabled;
 pub use crate::model::SpanKind;
-pub use crate::span::{Span, SpanGuard};
 pub use crate::model::{IntoValue, KeyValue, ToValue, Value};
+pub use crate::span::{Span, SpanGuard};
 pub use core;
 
 pub use crate::context::DeferredSpan;
@@ -155,7 +155,7 @@ pub fn attribute_ref<V: ToValue + ?Sized>(key: &'static str, value: &V) -> KeyVa
     KeyValue::new(key, value.to_value())
 }
 
-pub use crate::error::force_backtraces;
+pub use crate::engine::exception::force_backtraces;
 
 /// Marks the span failed when the function returned `Err`.
 pub fn record_result<T, E: Display>(span: &Span, result: &Result<T, E>) {
@@ -168,7 +168,9 @@ fn record_err<E: Display>(span: &Span, error: &E) {
     if !span.is_recording() {
         return;
     }
-    span.record_exception(crate::error::Exception::of_display::<E>(error.to_string()));
+    span.record_exception(crate::engine::exception::Exception::of_display::<E>(
+        error.to_string(),
+    ));
 }
 
 /// The span of an `async fn` call, started now under the current span (or, with nothing

@@ -8,12 +8,12 @@ use opentelemetry_sdk::trace::{ShouldSample, SpanExporter};
 
 use crate::config::ResolvedConfig;
 use crate::config::{BatchSettings, ConfigError, Exporter, Limits, SamplerSetting, Settings};
+use crate::engine::sampling::Sampler;
 use crate::env::Env;
 use crate::export::{self, BatchObserver};
 use crate::manager::{self, TracingGuard, TracingManager};
 use crate::metrics::{MetricsSettings, SpanMetrics};
 use crate::pipeline::{Pipeline, Setup};
-use crate::engine::sampling::Sampler;
 use crate::stats::Counters;
 
 const DEFAULT_OTLP_HTTP: &str = "http://localhost:4318/v1/traces";
@@ -257,7 +257,7 @@ impl TracingBuilder {
             return Ok((TracingManager::disabled(), settings));
         }
         let metrics = self.start_metrics(&settings, &metrics_settings);
-        crate::error::install_panic_hook();
+        crate::engine::exception::install_panic_hook();
         let setup = Setup {
             settings: settings.clone(),
             sampler: match self.sampler.take() {

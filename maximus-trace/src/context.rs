@@ -7,13 +7,13 @@ use std::task::{Context as TaskContext, Poll};
 
 use std::sync::Arc;
 
-use crate::engine::{Handle, Inherited, RecordRef, SpanId, SpanIds, local};
-use crate::model::SmallStr;
 use crate::engine::route::{self, RouteRef};
 use crate::engine::start::{self, AttributeList, Parentage, Placement, Spec, Started};
+use crate::engine::{Handle, Inherited, RecordRef, SpanId, SpanIds, local};
+use crate::model::SmallStr;
+use crate::model::{IntoValue, Key, KeyValue};
 use crate::model::{SpanKind, Status};
 use crate::span::{Span, SpanBuilder, SpanRef};
-use crate::model::{IntoValue, Key, KeyValue};
 
 /// Adds an event to the current span (no-op outside a span).
 pub fn add_event<A>(name: impl Into<std::borrow::Cow<'static, str>>, attributes: A)
@@ -327,7 +327,7 @@ impl<'a> Current<'a> {
 impl Drop for Current<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.handle.with_record(crate::error::record_panic);
+            self.handle.with_record(crate::engine::exception::record_panic);
         }
         local::pop(self.handle.ids.span_id);
     }

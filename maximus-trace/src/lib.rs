@@ -26,13 +26,12 @@ mod context;
 mod correlation;
 mod engine;
 mod env;
-mod error;
 pub mod export;
 #[cfg(feature = "log")]
 pub mod logs;
 mod manager;
-mod model;
 pub mod metrics;
+mod model;
 mod pipeline;
 pub mod propagation;
 pub mod redact;
@@ -54,10 +53,10 @@ pub use context::{
 pub use correlation::TraceIds;
 pub use engine::bridge::otel_context;
 pub use manager::{TracingGuard, TracingManager, get_tracing, is_enabled};
-pub use pipeline::FlushError;
 pub use metrics::MetricsSnapshot;
-pub use propagation::{RemoteParent, extract, inject};
 pub use model::{ArrayElement, IntoValue, Key, KeyValue, SpanKind, Status, ToValue, Value};
+pub use pipeline::FlushError;
+pub use propagation::{RemoteParent, extract, inject};
 pub use span::{Span, SpanBuilder, SpanGuard, SpanRef};
 pub use stats::Stats;
 

@@ -30,8 +30,8 @@ use log::{Level, LevelFilter, Log, Metadata, Record, SetLoggerError};
 use opentelemetry::trace::{SpanId, TraceId};
 
 use crate::TraceIds;
-use crate::span::SpanRef;
 use crate::model::KeyValue;
+use crate::span::SpanRef;
 
 const TRACE_ID: &str = "trace_id";
 const SPAN_ID: &str = "span_id";

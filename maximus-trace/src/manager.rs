@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use crate::config::Settings;
 use crate::engine::route::RouteRef;
+use crate::model::KeyValue;
 use crate::pipeline::{FlushError, Pipeline};
 use crate::span::{Span, SpanBuilder, SpanGuard};
 use crate::stats::Stats;
-use crate::model::KeyValue;
 
 /// The entry point: creates spans and owns (or refers to) an export pipeline.
 ///

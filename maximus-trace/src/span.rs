@@ -9,13 +9,13 @@ use std::mem::ManuallyDrop;
 use crate::engine::cell::SpanCell;
 use crate::engine::handle::EndCount;
 use crate::engine::record::{EventRecord, LinkRecord};
+use crate::engine::route::{self, RouteRef};
 use crate::engine::shared::Op;
 use crate::engine::start::{self, Parentage, Placement, Spec, Started};
 use crate::engine::{Handle, Inherited, Parent, RecordRef, SpanId, local};
-use crate::model::{SmallStr, SpanKind, Status};
-use crate::engine::route::{self, RouteRef};
-use crate::propagation::RemoteParent;
 use crate::model::{IntoValue, Key, KeyValue};
+use crate::model::{SmallStr, SpanKind, Status};
+use crate::propagation::RemoteParent;
 
 macro_rules! span_operations {
     () => {
@@ -97,7 +97,7 @@ impl Span {
     }
 
     /// Records a failure: an `exception` event and status ERROR with its message.
-    pub(crate) fn record_exception(&self, exception: crate::error::Exception) {
+    pub(crate) fn record_exception(&self, exception: crate::engine::exception::Exception) {
         if let Some(h) = self.recorded() {
             let status = Status::error(exception.message().to_owned());
             h.apply(Op::AddEvent(EventRecord::exception(exception)));

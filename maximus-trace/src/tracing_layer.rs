@@ -29,8 +29,8 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::TraceIds;
-use crate::span::SpanRef;
 use crate::model::KeyValue;
+use crate::span::SpanRef;
 
 /// A `tracing_subscriber::fmt` layer with the default format and the ids of the current
 /// span on every line: `fmt::layer().event_format(TraceIdFormat::new(fmt::format()))`.

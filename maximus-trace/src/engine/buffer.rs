@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::frame::{Frame, Target};
 use super::ids::SpanId;
 use super::record::Record;
+use super::route::{self, RouteRef};
 use super::shared::{Op, ThreadShared};
 use super::thread::{self, FAST, Inner, Local};
-use super::route::{self, RouteRef};
 
 /// Ended records a thread keeps before handing them to the pipeline's queue.
 pub(crate) const HANDOFF: usize = 64;

@@ -94,7 +94,7 @@ impl SpanCell {
             return;
         };
         if std::thread::panicking() {
-            crate::error::record_panic(&mut record);
+            crate::engine::exception::record_panic(&mut record);
         }
         record.finish(at);
         local::deliver(&self.pipeline, record);

@@ -111,6 +111,9 @@ pub(crate) fn apply(record: &mut Record, op: Op) {
 /// chain and, when `RUST_BACKTRACE` asks, a backtrace).
 pub(crate) fn error_ops<E: std::error::Error + ?Sized>(error: &E) -> [Op; 2] {
     let message = error.to_string();
-    let event = EventRecord::exception(crate::error::Exception::of_error(error, message.clone()));
+    let event = EventRecord::exception(crate::engine::exception::Exception::of_error(
+        error,
+        message.clone(),
+    ));
     [Op::AddEvent(event), Op::SetStatus(Status::error(message))]
 }

@@ -198,7 +198,7 @@ fn end_unusual(shared: &super::shared::ThreadShared, inner: &mut Inner, span_id:
     buffer::apply_mail(shared, inner, Some((span_id, index)));
     if std::thread::panicking() {
         // SAFETY: called from `ended`, which holds the buffer.
-        crate::error::record_panic(&mut unsafe { shared.buffer() }.records[index]);
+        crate::engine::exception::record_panic(&mut unsafe { shared.buffer() }.records[index]);
     }
 }
 

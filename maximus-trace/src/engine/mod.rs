@@ -15,6 +15,7 @@ pub(crate) mod bridge;
 pub(crate) mod buffer;
 pub(crate) mod cell;
 pub(crate) mod clock;
+pub(crate) mod exception;
 pub(crate) mod frame;
 pub(crate) mod handle;
 pub(crate) mod ids;

@@ -11,8 +11,8 @@ use super::clock::Ticks;
 use super::ids::{SpanId, SpanIds, TraceId};
 use super::limits::{self, Limits};
 use crate::model::SmallStr;
-use crate::model::{SpanKind, Status};
 use crate::model::{Key, KeyValue, Value};
+use crate::model::{SpanKind, Status};
 
 /// Where a record is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,7 +104,7 @@ pub(crate) struct EventRecord {
     pub dropped_attributes: u32,
     /// An `exception` event's error, rendered into attributes (before `attributes`) on the
     /// export thread.
-    pub exception: Option<Box<crate::error::Exception>>,
+    pub exception: Option<Box<crate::engine::exception::Exception>>,
 }
 
 impl EventRecord {
@@ -125,7 +125,7 @@ impl EventRecord {
     }
 
     /// The `exception` event of an error.
-    pub(crate) fn exception(exception: crate::error::Exception) -> Self {
+    pub(crate) fn exception(exception: crate::engine::exception::Exception) -> Self {
         EventRecord {
             name: "exception".into(),
             time: super::clock::now(),
@@ -137,7 +137,10 @@ impl EventRecord {
 
     /// Its attributes: the exception's first, then the others.
     pub(crate) fn all_attributes(&self) -> impl Iterator<Item = &Attr> {
-        let exception = self.exception.as_deref().map(crate::error::Exception::attributes);
+        let exception = self
+            .exception
+            .as_deref()
+            .map(crate::engine::exception::Exception::attributes);
         exception.into_iter().flatten().chain(&self.attributes)
     }
 }
@@ -189,8 +192,7 @@ impl Record {
         // Most records own nothing on the heap (a literal name, no attributes, no events):
         // one test, without branches, before anything is walked. The hand-over sizes every
         // record on the application's thread.
-        let owns_heap =
-            (self.attributes.capacity() != 0) | self.more.is_some() | self.name.is_owned();
+        let owns_heap = (self.attributes.capacity() != 0) | self.more.is_some() | self.name.is_owned();
         std::mem::size_of::<Record>() + if owns_heap { self.heap_bytes() } else { 0 }
     }
 
@@ -239,7 +241,7 @@ impl More {
                 attributes_bytes(&e.attributes)
                     + e.exception
                         .as_deref()
-                        .map_or(0, crate::error::Exception::heap_bytes)
+                        .map_or(0, crate::engine::exception::Exception::heap_bytes)
                     + if let std::borrow::Cow::Owned(name) = &e.name {
                         name.capacity()
                     } else {

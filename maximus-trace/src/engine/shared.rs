@@ -13,8 +13,8 @@ use std::sync::{Mutex, PoisonError};
 
 use super::ids::SpanId;
 use super::record::{EventRecord, Record};
-use crate::model::Status;
 use crate::model::KeyValue;
+use crate::model::Status;
 
 const IDLE: u8 = 0;
 const BUSY: u8 = 1;

@@ -10,8 +10,8 @@ use super::frame::{Frame, Inherited, Target};
 use super::ids::{IdGenerator, SpanId, SpanIds};
 use super::record::{Record, State};
 use super::registry;
-use super::shared::ThreadShared;
 use super::route;
+use super::shared::ThreadShared;
 
 pub(crate) struct Local {
     /// This thread's shared state: null until its first span; then one strong count of the

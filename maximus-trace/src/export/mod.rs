@@ -94,7 +94,11 @@ pub(crate) fn custom<E: SpanExporter + 'static>(
 ) -> Destination {
     Destination {
         sinks: Sinks {
-            exporter: Some(Box::new(Monitored::new(exporter, name, Some(Arc::clone(counters))))),
+            exporter: Some(Box::new(Monitored::new(
+                exporter,
+                name,
+                Some(Arc::clone(counters)),
+            ))),
             ..Sinks::default()
         },
         jaeger_stats: None,
@@ -129,7 +133,11 @@ fn zipkin(settings: &Settings, name: String, counters: &Arc<Counters>) -> Result
 }
 
 #[cfg(not(feature = "zipkin"))]
-fn zipkin(_settings: &Settings, _name: String, _counters: &Arc<Counters>) -> Result<Destination, ConfigError> {
+fn zipkin(
+    _settings: &Settings,
+    _name: String,
+    _counters: &Arc<Counters>,
+) -> Result<Destination, ConfigError> {
     Err(ConfigError::Exporter {
         exporter: Exporter::Zipkin,
         reason: "maximus-trace was built without the `zipkin` feature".to_owned(),

@@ -116,7 +116,9 @@ impl Sinks {
     /// Waits (until `deadline` at most) until what was handed to the exporters has gone out
     /// (a flush); whether it has.
     pub(crate) fn wait_idle(&self, deadline: Instant) -> bool {
-        self.direct.as_ref().is_none_or(|direct| direct.wait_idle(deadline))
+        self.direct
+            .as_ref()
+            .is_none_or(|direct| direct.wait_idle(deadline))
     }
 
     /// Shuts every destination down; whether every batch handed over has its outcome

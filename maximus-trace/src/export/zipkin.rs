@@ -138,12 +138,15 @@ fn remote_endpoint<'a>(data: &'a SpanData) -> Option<Endpoint<'a>> {
             ..Endpoint::default()
         });
     }
-    let port = data.attributes.iter().find_map(|kv| match (&kv.value, kv.key.as_str()) {
-        (Value::I64(port), "network.peer.port" | "server.port" | "net.peer.port") => {
-            u16::try_from(*port).ok()
-        }
-        _ => None,
-    });
+    let port = data
+        .attributes
+        .iter()
+        .find_map(|kv| match (&kv.value, kv.key.as_str()) {
+            (Value::I64(port), "network.peer.port" | "server.port" | "net.peer.port") => {
+                u16::try_from(*port).ok()
+            }
+            _ => None,
+        });
     let address = text("network.peer.address").and_then(|a| a.parse::<std::net::IpAddr>().ok());
     let endpoint = Endpoint {
         service_name: PEER_NAME_KEYS.iter().find_map(|key| text(key)),

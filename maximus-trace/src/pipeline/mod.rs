@@ -18,10 +18,10 @@ use opentelemetry_sdk::Resource;
 
 use crate::config::Settings;
 use crate::engine::route::{self, Route, Sink};
+use crate::engine::sampling::Sampler;
 use crate::engine::{Record, local, registry};
 use crate::export::queue::Completeness;
 use crate::export::{NOT_GLOBAL, Queue, Sinks, Worker};
-use crate::engine::sampling::Sampler;
 use crate::stats::{Counters, Stats};
 
 pub(crate) struct Pipeline {
@@ -229,7 +229,9 @@ impl Pipeline {
     }
 
     fn lock_unfinished_flush(&self) -> std::sync::MutexGuard<'_, Option<UnfinishedFlush>> {
-        self.unfinished_flush.lock().unwrap_or_else(PoisonError::into_inner)
+        self.unfinished_flush
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

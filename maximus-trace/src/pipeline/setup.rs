@@ -7,8 +7,8 @@ use opentelemetry_sdk::Resource;
 
 use super::{Parts, Pipeline};
 use crate::config::{ConfigError, Settings};
-use crate::export::{self, BatchObserver, Destination};
 use crate::engine::sampling::Sampler;
+use crate::export::{self, BatchObserver, Destination};
 use crate::stats::Counters;
 
 /// Everything a pipeline is started from except where its spans go.

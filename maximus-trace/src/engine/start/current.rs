@@ -60,7 +60,8 @@ pub(super) fn start<L: AttributeList>(route: &'static Route, spec: Spec<impl FnO
         links,
     } = spec;
     let literal = name.as_static();
-    let (Some(name), Parentage::Current | Parentage::CurrentIfAny, true) = (literal, &parent, links.is_empty())
+    let (Some(name), Parentage::Current | Parentage::CurrentIfAny, true) =
+        (literal, &parent, links.is_empty())
     else {
         return general(route, parent, name, kind, attributes, links);
     };

@@ -22,7 +22,6 @@ use super::record::LinkRecord;
 use super::route::RouteRef;
 use crate::model::{KeyValue, SmallStr, SpanKind};
 
-
 /// Which span a new span hangs under.
 #[derive(Debug)]
 pub(crate) enum Parentage {

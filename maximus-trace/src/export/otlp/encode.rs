@@ -13,8 +13,8 @@ use crate::engine::SpanId;
 use crate::engine::clock::WallClock;
 use crate::engine::ids::TraceId;
 use crate::engine::record::{Attr, AttrValue, EventRecord, LinkRecord, More, Record};
-use crate::model::{SpanKind, Status};
 use crate::model::Value;
+use crate::model::{SpanKind, Status};
 
 /// `SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK` and `SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK`.
 const HAS_IS_REMOTE: u32 = 0x100;
@@ -412,11 +412,11 @@ fn fixed32(tag: u32, value: u32, buf: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::SmallStr;
     use crate::engine::clock::Ticks;
     use crate::engine::ids::SpanIds;
     use crate::engine::record::{Start, State};
     use crate::model::KeyValue;
+    use crate::model::SmallStr;
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
     use prost::Message;

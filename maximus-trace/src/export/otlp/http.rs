@@ -135,7 +135,8 @@ impl OtlpHttp {
         *in_flight += 1;
         drop(in_flight);
         if sending.jobs.send(Job { body, spans }).is_err() {
-            self.report.failure(failure("the posting thread has stopped"), spans);
+            self.report
+                .failure(failure("the posting thread has stopped"), spans);
         }
     }
 
