@@ -227,6 +227,9 @@ fn a_span_too_large_even_trimmed_is_counted_dropped_and_its_batch_mates_exported
         (3, 0, 1),
         "{stats:?}"
     );
-    assert!(flushed.is_ok(), "a dropped span is not a failed export: {flushed:?}");
+    assert!(
+        flushed.is_ok(),
+        "a dropped span is not a failed export: {flushed:?}"
+    );
     assert_eq!(spans(&batches).len(), 3);
 }

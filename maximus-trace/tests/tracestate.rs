@@ -172,9 +172,8 @@ fn incoming(trace_state: &str) -> HeaderMap {
 #[test]
 fn a_custom_sampler_does_not_cost_the_list_members_opentelemetry_refuses() {
     let mut outgoing = HeaderMap::new();
-    let sampler = opentelemetry_sdk::trace::Sampler::ParentBased(Box::new(
-        opentelemetry_sdk::trace::Sampler::AlwaysOn,
-    ));
+    let sampler =
+        opentelemetry_sdk::trace::Sampler::ParentBased(Box::new(opentelemetry_sdk::trace::Sampler::AlwaysOn));
     let _ = support::capture_with(
         |b| b.sampler(sampler),
         || {
