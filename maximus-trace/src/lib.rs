@@ -56,7 +56,7 @@ pub use manager::{TracingGuard, TracingManager, get_tracing, is_enabled};
 pub use metrics::MetricsSnapshot;
 pub use model::{ArrayElement, IntoValue, Key, KeyValue, SpanKind, Status, ToValue, Value};
 pub use pipeline::FlushError;
-pub use propagation::{RemoteParent, extract, inject};
+pub use propagation::{RemoteParent, extract, extract_from, inject, inject_into};
 pub use span::{Span, SpanBuilder, SpanGuard, SpanRef};
 pub use stats::Stats;
 

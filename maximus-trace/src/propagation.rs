@@ -1,4 +1,5 @@
-//! Carrying a trace across process boundaries in HTTP headers.
+//! Carrying a trace across process boundaries: HTTP headers, or any carrier through
+//! OpenTelemetry's `Injector`/`Extractor` (message headers, gRPC metadata, maps).
 //!
 //! W3C `traceparent`/`tracestate` and `baggage` by default; Jaeger's `uber-trace-id` (and
 //! `uberctx-*` baggage) when `OTEL_PROPAGATORS` names `jaeger`. Malformed, truncated,
@@ -7,10 +8,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::Context;
 use opentelemetry::baggage::BaggageExt;
-use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::BaggagePropagator;
 
@@ -18,9 +19,24 @@ use crate::config::Propagators;
 use crate::engine::{Inherited, Parent, SpanId, SpanIds, TraceId, local};
 use crate::tracestate::TraceState;
 
-/// Header names, built once (a `&str` name is parsed on every insert).
-const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
-const TRACESTATE: http::HeaderName = http::HeaderName::from_static("tracestate");
+/// A field of the trace context: its name as text (for any carrier) and as a header name
+/// built once (a `&str` name would be parsed on every insert into a header map).
+struct Field {
+    name: &'static str,
+    header: HeaderName,
+}
+
+impl Field {
+    const fn new(name: &'static str) -> Field {
+        Field {
+            name,
+            header: HeaderName::from_static(name),
+        }
+    }
+}
+
+const TRACEPARENT: Field = Field::new("traceparent");
+const TRACESTATE: Field = Field::new("tracestate");
 
 const TRACE_CONTEXT: u8 = 1;
 const BAGGAGE: u8 = 2;
@@ -95,28 +111,70 @@ impl RemoteParent {
 /// Writes the current span's context (and baggage) into outgoing request headers.
 pub fn inject(headers: &mut HeaderMap) {
     let Some(current) = local::parent() else { return };
-    inject_parent(&current, headers);
+    write(&current, headers);
 }
 
-fn inject_parent(parent: &Parent, headers: &mut HeaderMap) {
+/// Writes the current span's context (and baggage) into any carrier: Kafka record headers,
+/// tonic's `MetadataMap`, a `HashMap<String, String>`, through an OpenTelemetry
+/// [`Injector`]. The same fields as [`inject`], by the same configured propagators.
+pub fn inject_into(carrier: &mut dyn Injector) {
+    let Some(current) = local::parent() else { return };
+    write(&current, carrier);
+}
+
+/// Where trace context is written: a header map (typed names and values), or any
+/// OpenTelemetry [`Injector`] (text).
+trait Outgoing {
+    /// Sets `field` to `value`, replacing what was there; `value` is ASCII.
+    fn put(&mut self, field: &Field, value: &str);
+    /// Writes the baggage of `cx`.
+    fn put_baggage(&mut self, cx: &Context);
+}
+
+impl Outgoing for HeaderMap {
+    fn put(&mut self, field: &Field, value: &str) {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            self.insert(field.header.clone(), value);
+        }
+    }
+
+    fn put_baggage(&mut self, cx: &Context) {
+        BaggagePropagator::new().inject_context(cx, &mut HeaderInjector(self));
+    }
+}
+
+impl Outgoing for dyn Injector + '_ {
+    fn put(&mut self, field: &Field, value: &str) {
+        self.set(field.name, value.to_owned());
+    }
+
+    fn put_baggage(&mut self, cx: &Context) {
+        BaggagePropagator::new().inject_context(cx, self);
+    }
+}
+
+/// Writes `parent`'s context in every active format.
+fn write<C: Outgoing + ?Sized>(parent: &Parent, carrier: &mut C) {
     let ids = parent.ids;
     if active(TRACE_CONTEXT) {
-        headers.insert(TRACEPARENT, traceparent(ids));
+        let traceparent = traceparent(ids);
+        carrier.put(
+            &TRACEPARENT,
+            std::str::from_utf8(&traceparent).expect("hex digits and dashes"),
+        );
         if let Some(state) = Inherited::trace_state(&parent.inherited) {
             // Valid by the W3C grammar (checked when received), so a valid header value.
-            if let Ok(value) = HeaderValue::from_str(state.header()) {
-                headers.insert(TRACESTATE, value);
-            }
+            carrier.put(&TRACESTATE, state.header());
         }
     }
     if active(BAGGAGE) {
         if let Some(baggage) = parent.inherited.as_ref().and_then(|i| i.baggage.as_ref()) {
             let cx = Context::new().with_baggage(crate::engine::frame::copy_baggage(baggage));
-            BaggagePropagator::new().inject_context(&cx, &mut HeaderInjector(headers));
+            carrier.put_baggage(&cx);
         }
     }
     if active(JAEGER) {
-        jaeger::inject(ids, headers);
+        carrier.put(&jaeger::HEADER, &jaeger::format(ids));
     }
 }
 
@@ -133,7 +191,7 @@ const HEX_PAIRS: [[u8; 2]; 256] = {
 };
 
 /// `00-{trace id}-{span id}-{flags}`.
-fn traceparent(ids: SpanIds) -> HeaderValue {
+fn traceparent(ids: SpanIds) -> [u8; 55] {
     let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
     let mut put = |at: usize, value: u64| {
         for (i, byte) in value.to_be_bytes().into_iter().enumerate() {
@@ -146,32 +204,81 @@ fn traceparent(ids: SpanIds) -> HeaderValue {
     if ids.sampled {
         out[54] = b'1';
     }
-    HeaderValue::from_bytes(&out).expect("lowercase hex digits and dashes are a header value")
+    out
 }
 
 /// Reads the trace context of an incoming request. Never fails: bad headers give an
 /// invalid [`RemoteParent`], under which spans start a new trace.
 pub fn extract(headers: &HeaderMap) -> RemoteParent {
-    let baggage = if active(BAGGAGE) && headers.contains_key("baggage") {
-        let cx = BaggagePropagator::new().extract_with_context(&Context::new(), &HeaderExtractor(headers));
-        Some(crate::engine::frame::copy_baggage(cx.baggage()))
+    read(headers)
+}
+
+/// Reads the trace context from any carrier (Kafka record headers, tonic's `MetadataMap`, a
+/// map) through an OpenTelemetry [`Extractor`], by the rules of [`extract`]. A carrier that
+/// can hold a field twice should implement [`Extractor::get_all`]: two `traceparent`s are
+/// ignored, and every `tracestate` is read in order.
+pub fn extract_from(carrier: &dyn Extractor) -> RemoteParent {
+    read(carrier)
+}
+
+/// Where trace context is read from: a header map, or any OpenTelemetry [`Extractor`].
+trait Incoming {
+    /// Every value of `field`, in order.
+    fn values<'a>(&'a self, field: &Field) -> impl Iterator<Item = &'a [u8]>;
+    /// The baggage, when the carrier has any.
+    fn baggage(&self) -> Option<Context>;
+}
+
+impl Incoming for HeaderMap {
+    fn values<'a>(&'a self, field: &Field) -> impl Iterator<Item = &'a [u8]> {
+        self.get_all(&field.header).into_iter().map(HeaderValue::as_bytes)
+    }
+
+    fn baggage(&self) -> Option<Context> {
+        self.contains_key("baggage")
+            .then(|| BaggagePropagator::new().extract_with_context(&Context::new(), &HeaderExtractor(self)))
+    }
+}
+
+impl Incoming for dyn Extractor + '_ {
+    fn values<'a>(&'a self, field: &Field) -> impl Iterator<Item = &'a [u8]> {
+        self.get_all(field.name)
+            .unwrap_or_default()
+            .into_iter()
+            .map(str::as_bytes)
+    }
+
+    fn baggage(&self) -> Option<Context> {
+        self.get("baggage")
+            .is_some()
+            .then(|| BaggagePropagator::new().extract_with_context(&Context::new(), self))
+    }
+}
+
+/// The trace context `carrier` holds, in the active formats.
+fn read<C: Incoming + ?Sized>(carrier: &C) -> RemoteParent {
+    let baggage = if active(BAGGAGE) {
+        carrier
+            .baggage()
+            .map(|cx| crate::engine::frame::copy_baggage(cx.baggage()))
     } else {
         None
     };
     let mut trace_state = None;
     let mut ids = None;
     if active(TRACE_CONTEXT) {
-        if let Some(parsed) = traceparent_ids(headers) {
+        if let Some(parsed) = traceparent_ids(carrier.values(&TRACEPARENT)) {
             ids = Some(parsed);
-            // Every `tracestate` header, in order (W3C, RFC 9110 list combination); an
+            // Every `tracestate` value, in order (W3C, RFC 9110 list combination); an
             // invalid list is discarded whole, the `traceparent` kept.
-            trace_state = TraceState::parse(headers.get_all(TRACESTATE).iter().map(HeaderValue::as_bytes));
+            trace_state = TraceState::parse(carrier.values(&TRACESTATE));
         }
     }
     if ids.is_none() && active(JAEGER) {
-        ids = headers
-            .get(jaeger::HEADER)
-            .and_then(|v| v.to_str().ok())
+        ids = carrier
+            .values(&jaeger::HEADER)
+            .next()
+            .and_then(visible_ascii)
             .and_then(jaeger::parse);
     }
     RemoteParent {
@@ -184,12 +291,11 @@ pub fn extract(headers: &HeaderMap) -> RemoteParent {
 /// Checked by hand for the W3C shape the SDK's parser skips (it accepts short, padded or
 /// signed fields): `version-traceid-parentid-flags` as 2-32-16-2 lowercase hex digits,
 /// version not `ff`, and for version `00` nothing after the flags.
-fn traceparent_ids(headers: &HeaderMap) -> Option<SpanIds> {
-    let mut values = headers.get_all("traceparent").iter();
+fn traceparent_ids<'a>(mut values: impl Iterator<Item = &'a [u8]>) -> Option<SpanIds> {
     let (Some(value), None) = (values.next(), values.next()) else {
         return None;
     };
-    let mut fields = value.to_str().ok()?.trim().splitn(5, '-');
+    let mut fields = visible_ascii(value)?.trim().splitn(5, '-');
     let (version, trace, span, flags) = (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
     let hex =
         |s: &str, len: usize| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
@@ -209,21 +315,28 @@ fn traceparent_ids(headers: &HeaderMap) -> Option<SpanIds> {
     ids.is_valid().then_some(ids)
 }
 
+/// The value as text when it is visible ASCII (tabs and spaces allowed), as header values
+/// are read as text; anything else is not a trace context.
+fn visible_ascii(value: &[u8]) -> Option<&str> {
+    value
+        .iter()
+        .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
+        .then(|| std::str::from_utf8(value).ok())
+        .flatten()
+}
+
 /// Jaeger's `uber-trace-id: {trace-id}:{span-id}:{parent-span-id}:{flags}`. Written by hand:
 /// `opentelemetry-jaeger-propagator` is deprecated, and the format is four hex fields.
 mod jaeger {
     use super::*;
 
-    pub(super) const HEADER: &str = "uber-trace-id";
+    pub(super) const HEADER: Field = Field::new("uber-trace-id");
     /// Longer values are not a Jaeger header, whatever they hold.
     const MAX_LEN: usize = 256;
 
-    pub(super) fn inject(ids: SpanIds, headers: &mut HeaderMap) {
+    pub(super) fn format(ids: SpanIds) -> String {
         let flags = if ids.sampled { 1 } else { 0 };
-        let value = format!("{}:{}:0:{flags}", ids.trace_id, ids.span_id);
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(HEADER, v);
-        }
+        format!("{}:{}:0:{flags}", ids.trace_id, ids.span_id)
     }
 
     pub(super) fn parse(raw: &str) -> Option<SpanIds> {
@@ -262,16 +375,16 @@ mod tests {
             remote: false,
         };
         assert_eq!(
-            traceparent(ids),
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            &traceparent(ids),
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
         );
         let ids = SpanIds {
             sampled: false,
             ..ids
         };
         assert_eq!(
-            traceparent(ids),
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+            &traceparent(ids),
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
         );
     }
 
