@@ -313,12 +313,12 @@ impl FutureSpan {
 /// A span made current for one poll. Dropped at the end of the poll, or while a panic
 /// unwinds out of it: then it records the panic first (by the time the future is dropped,
 /// the thread is no longer panicking).
-struct Current<'a> {
+pub(crate) struct Current<'a> {
     handle: &'a Handle,
 }
 
 impl<'a> Current<'a> {
-    fn enter(handle: &'a Handle) -> Self {
+    pub(crate) fn enter(handle: &'a Handle) -> Self {
         local::push_handle(handle);
         Current { handle }
     }

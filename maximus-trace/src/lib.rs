@@ -27,6 +27,7 @@ mod correlation;
 mod engine;
 mod env;
 pub mod export;
+pub mod http;
 #[cfg(feature = "log")]
 pub mod logs;
 mod manager;

@@ -122,6 +122,15 @@ pub fn inject_into(carrier: &mut dyn Injector) {
     write(&current, carrier);
 }
 
+/// Writes `span`'s own context (not the current span's) into request headers: what a
+/// client middleware sends under the client span it started.
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+pub(crate) fn inject_span(span: &crate::Span, headers: &mut HeaderMap) {
+    if let Some(handle) = span.handle() {
+        write(&handle.as_parent(), headers);
+    }
+}
+
 /// Where trace context is written: a header map (typed names and values), or any
 /// OpenTelemetry [`Injector`] (text).
 trait Outgoing {
