@@ -24,7 +24,7 @@ fn app(state: Arc<AppState>) -> Router {
     routes::api()
         .layer(from_fn_with_state(state.clone(), faults::apply))
         .layer(from_fn_with_state(state.clone(), requests::record))
-        .layer(from_fn_with_state(state.tracing.clone(), tracing::trace))
+        .layer(tracing::layer(&state.tracing))
         .merge(admin::routes())
         .with_state(state)
 }

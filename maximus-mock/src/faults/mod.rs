@@ -83,10 +83,6 @@ impl Fault {
     }
 }
 
-/// Marks a response that was never sent because its connection was dropped.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ConnectionDropped;
-
 /// `{"detail": "<reason phrase>"}`, the backend's error body.
 pub(crate) fn detail_body(code: StatusCode) -> String {
     let reason = code.canonical_reason().unwrap_or("Error");

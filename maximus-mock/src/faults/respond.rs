@@ -9,8 +9,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, stream};
 use http::{HeaderValue, StatusCode, header};
+use maximus_trace::http::NotSent;
 
-use super::{ConnectionDropped, Fault, out_of_range};
+use super::{Fault, out_of_range};
 use crate::connection::Connection;
 use crate::state::AppState;
 
@@ -70,7 +71,11 @@ fn drop_connection(request: &Request) -> Response {
         None => log::warn!("maximus-mock: no connection handle; cannot drop the connection"),
     }
     let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    response.extensions_mut().insert(ConnectionDropped);
+    // Never sent: the server span records the drop, not a status code.
+    response.extensions_mut().insert(NotSent::new(
+        "connection_dropped",
+        "connection dropped by fault injection",
+    ));
     response
 }
 
