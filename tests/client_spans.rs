@@ -298,3 +298,37 @@ fn stable_http_names_follow_otel_semconv_stability_opt_in() {
         "{both:?}"
     );
 }
+
+/// With the stable names the `api_request` span is maximus-trace's client span, which also
+/// names the server (`server.address`, `server.port`: required by the stable conventions);
+/// the old names have no such attributes, and none are added.
+#[test]
+fn stable_http_names_add_the_servers_address_and_port() {
+    let peer = |opt_in: &'static str| {
+        let (port, spans) = traced(|| async move {
+            let mock = MockMaximus::start().await.unwrap();
+            let client = MaximusClient::builder()
+                .base_url(mock.url())
+                .environment(move |k| (k == "OTEL_SEMCONV_STABILITY_OPT_IN").then(|| opt_in.to_owned()))
+                .build()
+                .unwrap();
+            client.health().await.unwrap();
+            let url = mock.url();
+            url.trim_end_matches('/')
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .parse::<u16>()
+                .unwrap()
+        });
+        let request = one(&spans, "api_request").clone();
+        let address = attr(&request, "server.address").cloned();
+        let found_port = attr(&request, "server.port").cloned();
+        (port, address, found_port)
+    };
+    let (port, address, found_port) = peer("http");
+    assert_eq!(address, Some(V::from("127.0.0.1")));
+    assert_eq!(found_port, Some(V::I64(i64::from(port))));
+    let (_, address, found_port) = peer("");
+    assert_eq!((address, found_port), (None, None));
+}

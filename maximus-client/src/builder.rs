@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
+use maximus_trace::http::SemConv;
 use url::Url;
 
 use crate::client::{Inner, MaximusClient};
 use crate::error::{Error, Result};
-use crate::semconv::HttpNames;
 
 const DEFAULT_URL: &str = "http://localhost:8100";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -148,7 +148,7 @@ impl ClientBuilder {
         let timeout = self.resolved_timeout()?;
         let auth = self.auth()?;
         let http = self.http_client(timeout)?;
-        let names = HttpNames::from_opt_in(self.var("OTEL_SEMCONV_STABILITY_OPT_IN").as_deref());
+        let names = SemConv::from_opt_in(self.var("OTEL_SEMCONV_STABILITY_OPT_IN").as_deref());
         Ok(MaximusClient::from_inner(Arc::new(Inner {
             http,
             base,

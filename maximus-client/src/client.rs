@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
+use maximus_trace::http::SemConv;
 use maximus_trace::trace_span;
 use url::Url;
 
@@ -11,7 +12,6 @@ use crate::builder::ClientBuilder;
 use crate::error::Result;
 use crate::models::{HealthResponse, QueryRequest, QueryResponse};
 use crate::resources::{Consciousness, Governance};
-use crate::semconv::HttpNames;
 
 /// The async client of the MAXIMUS AI backend. Cheap to clone; every call is traced as an
 /// endpoint span with an `api_request` client span under it.
@@ -29,7 +29,8 @@ pub(crate) struct Inner {
     pub timeout: Duration,
     pub retry_backoff: Duration,
     pub max_response_bytes: usize,
-    pub names: HttpNames,
+    /// Which HTTP attribute names the `api_request` span carries.
+    pub names: SemConv,
 }
 
 impl std::fmt::Debug for Inner {

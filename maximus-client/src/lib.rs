@@ -21,7 +21,6 @@ mod error;
 pub mod models;
 mod request;
 pub mod resources;
-mod semconv;
 mod stream;
 
 pub use builder::ClientBuilder;

@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, Method, StatusCode};
-use maximus_trace::{FutureExt, KeyValue, SpanKind, SpanRef};
+use maximus_trace::http::ClientSpan;
+use maximus_trace::{FutureExt, KeyValue, SpanRef};
 use url::Url;
 
 use crate::client::Inner;
@@ -45,26 +46,18 @@ where
     .await
 }
 
+/// The `api_request` span: maximus-trace's client span (method, redacted URL, and with the
+/// stable names the server's address), named for the logical request it covers, retries
+/// included, in the names `OTEL_SEMCONV_STABILITY_OPT_IN` asks for.
 pub(crate) fn start_span(inner: &Inner, method: &Method, shown_url: &str) -> maximus_trace::Span {
-    // Built only when the span is recorded.
-    let attributes = || {
-        let mut attributes = vec![KeyValue::new(
+    ClientSpan::new(method, &shown_url)
+        .name("api_request")
+        .semconv(inner.names)
+        .attribute(
             "service.name",
             maximus_trace::Value::String(std::borrow::Cow::Borrowed("MaximusClient")),
-        )];
-        attributes.extend(
-            inner
-                .names
-                .method()
-                .map(|k| KeyValue::new(k, method.as_str().to_owned())),
-        );
-        attributes.extend(inner.names.url().map(|k| KeyValue::new(k, shown_url.to_owned())));
-        attributes
-    };
-    maximus_trace::get_tracing()
-        .span_builder("api_request")
-        .kind(SpanKind::Client)
-        .start_with(attributes)
+        )
+        .start()
 }
 
 pub(crate) fn endpoint(base: &Url, path: &str, query: &[(&str, String)]) -> Result<Url> {
