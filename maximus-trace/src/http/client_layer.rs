@@ -116,7 +116,7 @@ fn rpc_attributes<B>(request: &Request<B>, method: RpcMethod<'_>) -> Vec<KeyValu
     if let Some(authority) = request.uri().authority() {
         let (host, port) = semconv::host_port(authority.as_str());
         attributes.push(KeyValue::new("server.address", host.to_owned()));
-        if let Some(port) = port.or_else(|| request.uri().port_u16()) {
+        if let Some(port) = port {
             attributes.push(KeyValue::new("server.port", i64::from(port)));
         }
     }

@@ -1,10 +1,10 @@
 //! HTTP and gRPC middleware: the spans of requests served and sent.
 //!
-//! - [`ServerLayer`] (feature `tower`): a server span per request for axum, hyper-util and
+//! - `ServerLayer` (feature `tower`): a server span per request for axum, hyper-util and
 //!   tonic servers, continuing the caller's trace.
-//! - [`ClientLayer`] (feature `tower`): a client span per request for tower clients (tonic
+//! - `ClientLayer` (feature `tower`): a client span per request for tower clients (tonic
 //!   channels, hyper-util's client), its context sent in the request's headers.
-//! - [`TracingMiddleware`] (feature `reqwest`): the same for `reqwest` through
+//! - `TracingMiddleware` (feature `reqwest`): the same for `reqwest` through
 //!   `reqwest-middleware`.
 //! - [`ClientSpan`] and [`SemConv`]: what they share, for a client of your own (the
 //!   `maximus-client` crate's spans are built with them).
