@@ -8,8 +8,8 @@ use super::frame::{Frame, Target};
 use super::ids::SpanId;
 use super::record::Record;
 use super::route::{self, RouteRef};
-use super::shared::{Op, ThreadShared};
-use super::thread::{self, FAST, Inner, Local};
+use super::shared::{Buffer, Op, ThreadShared};
+use super::thread::{self, FAST, Inner, Local, local_index};
 
 /// Ended records a thread keeps before handing them to the pipeline's queue.
 pub(crate) const HANDOFF: usize = 64;
@@ -28,33 +28,49 @@ pub(crate) fn due(records: usize, inner: &Inner) -> bool {
     records >= HANDOFF || EPOCH.load(Ordering::Relaxed) != inner.epoch
 }
 
-/// Takes this thread's buffer (if not held yet) for a record of pipeline `generation`;
-/// the index the next record will have. One branch when the buffer is already held.
+/// This thread's buffer for a record of pipeline `generation`, taken first if it is not
+/// held yet (or holds another generation's records). One branch when it is held already.
 #[inline(always)]
-pub(crate) fn open(shared: &ThreadShared, inner: &mut Inner, generation: u64) -> usize {
-    // SAFETY: read only after checking that this thread holds the buffer.
-    if !inner.busy || unsafe { shared.buffer() }.generation != generation {
+pub(crate) fn open<'a>(shared: &'a ThreadShared, inner: &'a mut Inner, generation: u64) -> &'a mut Buffer {
+    let ready = inner
+        .hold
+        .as_ref()
+        .is_some_and(|hold| shared.buffer_ref(hold).generation == generation);
+    if !ready {
         take(shared, inner, generation);
     }
-    // SAFETY: held since `take` (now or earlier in this session), on this thread.
-    unsafe { shared.buffer() }.records.len()
+    // SAFETY: `hold` is `Some`: `ready` found it so, or `take` (below) has just made it so,
+    // and nothing between touches it. (Checked instead, the check and its panic path make
+    // every span's start keep its values in memory for unwinding.)
+    let hold = unsafe { inner.hold.as_mut().unwrap_unchecked() };
+    shared.buffer(hold)
 }
 
 /// Takes this thread's buffer for pipeline `generation` (the first record since the stack
-/// emptied, or the first after a new `init()`).
+/// emptied, or the first after a new `init()`). Leaves `inner.hold` set.
 #[cold]
 #[inline(never)]
 fn take(shared: &ThreadShared, inner: &mut Inner, generation: u64) {
-    if !inner.busy {
-        shared.acquire();
-        inner.busy = true;
+    if inner.hold.is_none() {
+        inner.hold = Some(shared.acquire());
         if inner.spare.capacity() == 0 {
             inner.spare = Vec::with_capacity(HANDOFF);
         }
     }
-    // SAFETY: held (just taken, or earlier in this session), on the owning thread.
-    let buffer = unsafe { shared.buffer() };
-    if buffer.generation != generation {
+    let Some(hold) = inner.hold.as_mut() else {
+        return;
+    };
+    let buffer = shared.buffer(hold);
+    let stale = buffer.generation != generation;
+    if stale {
+        buffer.records.clear();
+        buffer.generation = generation;
+        buffer.mixed = false;
+    }
+    if buffer.records.capacity() == 0 {
+        buffer.records = std::mem::take(&mut inner.spare);
+    }
+    if stale {
         // The records of a pipeline that has shut down (a new one is installed). Its spans
         // still open here stay current, so their children keep the trace, but are no longer
         // recorded: a span is exported only by the pipeline that started it (whose service
@@ -65,21 +81,16 @@ fn take(shared: &ThreadShared, inner: &mut Inner, generation: u64) {
                 frame.top = frame.kind();
             }
         }
-        buffer.records.clear();
-        buffer.generation = generation;
         inner.top_changed();
-    }
-    if buffer.records.capacity() == 0 {
-        buffer.records = std::mem::take(&mut inner.spare);
     }
 }
 
 /// Puts a record into this thread's buffer, taking the buffer first if needed; its index.
 pub(crate) fn push(shared: &ThreadShared, inner: &mut Inner, generation: u64, record: Record) -> usize {
-    let index = open(shared, inner, generation);
-    // SAFETY: `open` took the buffer for this thread.
-    unsafe { shared.buffer() }.records.push(record);
-    index
+    let buffer = open(shared, inner, generation);
+    buffer.mixed |= !record.sampled;
+    buffer.records.push(record);
+    buffer.records.len() - 1
 }
 
 /// Moves the records of open frames out of `records` into `into`, repointing the frames, so
@@ -107,14 +118,18 @@ fn relocate_open(frames: &mut [Frame], records: &mut Vec<Record>, into: &mut Vec
 #[cold]
 pub(crate) fn hand_off(shared: &ThreadShared, inner: &mut Inner) {
     inner.epoch = EPOCH.load(Ordering::Relaxed);
-    // SAFETY: called with the buffer held.
-    let buffer = unsafe { shared.buffer() };
+    let Some(hold) = inner.hold.as_mut() else { return };
+    let buffer = shared.buffer(hold);
     let mut fresh = std::mem::take(&mut inner.spare);
     if fresh.capacity() == 0 {
         fresh.reserve(HANDOFF);
     }
     relocate_open(&mut inner.frames, &mut buffer.records, &mut fresh);
-    let full = std::mem::replace(&mut buffer.records, fresh);
+    let mut full = std::mem::replace(&mut buffer.records, fresh);
+    // The queue takes exportable records only.
+    if std::mem::take(&mut buffer.mixed) {
+        full.retain(Record::exportable);
+    }
     inner.spare = match route::global().filter(|p| p.generation == buffer.generation) {
         Some(pipeline) => pipeline.exchange(full),
         None => {
@@ -133,25 +148,23 @@ pub(crate) fn stack_emptied(shared: &ThreadShared, inner: &mut Inner) {
         // For spans that have ended (none is open now): posted as they ended.
         drop(shared.take_mail());
     }
-    if inner.busy {
-        inner.busy = false;
-        shared.release();
+    if let Some(hold) = inner.hold.take() {
+        shared.release(hold);
     }
 }
 
 /// Applies operations other threads left for this thread's open spans (`ending`: the span
 /// whose frame was just popped).
 #[cold]
-pub(crate) fn apply_mail(shared: &ThreadShared, inner: &Inner, ending: Option<(SpanId, usize)>) {
+pub(crate) fn apply_mail(shared: &ThreadShared, inner: &mut Inner, ending: Option<(SpanId, usize)>) {
     let Some(mail) = shared.take_mail() else { return };
-    // SAFETY: called with the buffer held.
-    let records = &mut unsafe { shared.buffer() }.records;
+    let Some(hold) = inner.hold.as_mut() else { return };
+    let records = &mut shared.buffer(hold).records;
     for (span_id, op) in mail {
-        let index = inner
-            .local_index(span_id)
+        let index = local_index(&inner.frames, span_id)
             .or_else(|| ending.filter(|(id, _)| *id == span_id).map(|(_, i)| i));
-        if let Some(i) = index {
-            super::handle::apply(&mut records[i], op);
+        if let Some(record) = index.and_then(|i| records.get_mut(i)) {
+            super::handle::apply(record, op);
         }
     }
 }
@@ -185,7 +198,6 @@ fn buffer_ended(local: &Local, generation: u64, record: Record) -> Option<Record
     };
     FAST.with(|f| f.ended(generation));
     let index = push(shared, &mut inner, generation, record);
-    // SAFETY: held since `push`.
     if due(index + 1, &inner) {
         hand_off(shared, &mut inner);
     }
@@ -200,15 +212,15 @@ pub(crate) fn flush_this_thread() {
     thread::with(|local| {
         let Some(shared) = local.registered() else { return };
         let Some(mut inner) = local.inner() else { return };
-        let held = inner.busy;
+        let held = inner.hold.is_some();
         if !held {
-            shared.acquire();
-            inner.busy = true;
+            inner.hold = Some(shared.acquire());
         }
         hand_off(shared, &mut inner);
         if !held {
-            inner.busy = false;
-            shared.release();
+            if let Some(hold) = inner.hold.take() {
+                shared.release(hold);
+            }
         }
     });
 }

@@ -63,7 +63,7 @@ pub(crate) struct Frame {
     /// Spans started under this one share this frame (it is not sampled, and so are they).
     pub shares: bool,
     /// [`Frame::kind`], kept when pushed.
-    pub top: u8,
+    pub top: Top,
 }
 
 /// The fields that the in-place writers (`Inner::push_in_place`, `local::record_current`)
@@ -88,7 +88,7 @@ impl Frame {
             target,
             otel: None,
             shares: false,
-            top: 0,
+            top: Top::Other,
         }
     }
 
@@ -99,14 +99,40 @@ impl Frame {
 
     /// What the shortest paths need to know of this frame (`thread::Fast::top`).
     #[inline]
-    pub(crate) fn kind(&self) -> u8 {
-        use super::thread::{TOP_OTHER, TOP_RECORDED, TOP_SHARES};
-        if self.shares {
-            TOP_SHARES
-        } else if matches!(self.target, Target::Local(_)) && self.inherited.is_none() && self.otel.is_none() {
-            TOP_RECORDED
+    pub(crate) fn kind(&self) -> Top {
+        Top::of(
+            self.shares,
+            &self.target,
+            self.inherited.is_none() && self.otel.is_none(),
+        )
+    }
+}
+
+/// What a frame is to the shortest paths, which read it for the top frame without borrowing
+/// the thread's state (`thread::Fast::top`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Top {
+    /// None of the below (or no frame at all).
+    Other,
+    /// Not sampled; spans started under it share it.
+    Shares,
+    /// A sampled span recorded in this thread's buffer that hands nothing down (no inherited
+    /// context, no OpenTelemetry context): its children are written straight after it.
+    Recorded,
+}
+
+impl Top {
+    /// The one place a frame's kind is decided: whether spans under it share it, where its
+    /// record is, and whether it hands down nothing besides its ids.
+    #[inline(always)]
+    pub(crate) fn of(shares: bool, target: &Target, plain: bool) -> Top {
+        if shares {
+            Top::Shares
+        } else if matches!(target, Target::Local(_)) && plain {
+            Top::Recorded
         } else {
-            TOP_OTHER
+            Top::Other
         }
     }
 }

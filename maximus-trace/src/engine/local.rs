@@ -13,12 +13,13 @@ use std::sync::Arc;
 use super::bridge;
 use super::buffer;
 use super::clock;
+use super::frame::Top;
 use super::frame::{Frame, Inherited, Parent, Target};
 use super::handle::{EndCount, Handle, RecordRef};
 use super::ids::{SpanId, SpanIds};
 use super::record::Record;
 use super::route;
-use super::thread::{self, FAST, Inner, Local, TOP_RECORDED};
+use super::thread::{self, FAST, Inner, Local};
 
 pub(crate) use super::buffer::{bump_epoch, deliver, flush_this_thread};
 pub(crate) use super::thread::{publish_counts, token};
@@ -134,7 +135,7 @@ pub(crate) fn count(started: bool, generation: u64) {
 pub(crate) fn exit(span_id: SpanId) {
     // Read first when the span ending is recorded here: the clock's latency then overlaps
     // the bookkeeping below.
-    let recorded = FAST.with(|f| f.top.get()) == TOP_RECORDED;
+    let recorded = FAST.with(|f| f.top.get()) == Top::Recorded;
     let at = if recorded { clock::now() } else { clock::Ticks(0) };
     thread::with(|local| {
         let Some(mut inner) = local.inner() else { return };
@@ -175,16 +176,18 @@ fn ended(local: &Local, inner: &mut Inner, span_id: SpanId, target: Target, at: 
         if shared.has_mail() || std::thread::panicking() {
             end_unusual(shared, inner, span_id, index);
         }
-        // SAFETY: the span's frame was `Local`, so this thread holds its buffer.
-        let buffer = unsafe { shared.buffer() };
-        debug_assert!(
-            index < buffer.records.len(),
-            "a Local frame points into the buffer"
-        );
-        // SAFETY: frames are repointed whenever records move (hand-off, new generation).
-        unsafe { buffer.records.get_unchecked_mut(index) }.finish(at);
-        if buffer::due(buffer.records.len(), inner) {
-            buffer::hand_off(shared, inner);
+        // A `Local` frame means this thread holds its buffer, and frames are repointed
+        // whenever records move (hand-off, new generation): both hold, and are checked.
+        if let Some(hold) = inner.hold.as_mut() {
+            let records = &mut shared.buffer(hold).records;
+            let len = records.len();
+            debug_assert!(index < len, "a Local frame points into the buffer");
+            if let Some(record) = records.get_mut(index) {
+                record.finish(at);
+            }
+            if buffer::due(len, inner) {
+                buffer::hand_off(shared, inner);
+            }
         }
     }
     if inner.frames.is_empty() {
@@ -197,8 +200,13 @@ fn ended(local: &Local, inner: &mut Inner, span_id: SpanId, target: Target, at: 
 fn end_unusual(shared: &super::shared::ThreadShared, inner: &mut Inner, span_id: SpanId, index: usize) {
     buffer::apply_mail(shared, inner, Some((span_id, index)));
     if std::thread::panicking() {
-        // SAFETY: called from `ended`, which holds the buffer.
-        crate::engine::exception::record_panic(&mut unsafe { shared.buffer() }.records[index]);
+        let record = inner
+            .hold
+            .as_mut()
+            .and_then(|hold| shared.buffer(hold).records.get_mut(index));
+        if let Some(record) = record {
+            crate::engine::exception::record_panic(record);
+        }
     }
 }
 
@@ -295,11 +303,11 @@ fn pop_slow(local: &Local, span_id: SpanId) {
 /// Runs `f` on the open record of this thread's sync span `span_id`.
 pub(crate) fn with_record<T>(span_id: SpanId, f: impl FnOnce(&mut Record) -> T) -> Option<T> {
     thread::with(|local| {
-        let inner = local.inner()?;
+        let mut inner = local.inner()?;
         let index = inner.local_index(span_id)?;
-        // SAFETY: a `Local` frame exists, so this thread holds its buffer.
-        let buffer = unsafe { local.shared().buffer() };
-        Some(f(&mut buffer.records[index]))
+        let hold = inner.hold.as_mut()?;
+        let record = local.shared().buffer(hold).records.get_mut(index)?;
+        Some(f(record))
     })
     .flatten()
 }
@@ -311,12 +319,16 @@ pub(crate) fn take(span_id: SpanId) -> Option<Record> {
         let mut inner = local.inner()?;
         let frame = pop_frame(&mut inner, span_id)?;
         let shared = local.shared();
-        let record = match frame.target {
-            // SAFETY: the frame was `Local`, so this thread holds its buffer.
-            Target::Local(i) => Some(std::mem::replace(
-                &mut unsafe { shared.buffer() }.records[i],
-                Record::moved(),
-            )),
+        let record = match (frame.target, inner.hold.as_mut()) {
+            (Target::Local(i), Some(hold)) => {
+                let buffer = shared.buffer(hold);
+                // The slot left behind is not exported.
+                buffer.mixed = true;
+                buffer
+                    .records
+                    .get_mut(i)
+                    .map(|slot| std::mem::replace(slot, Record::moved()))
+            }
             _ => None,
         };
         if inner.frames.is_empty() {

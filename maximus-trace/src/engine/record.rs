@@ -189,11 +189,15 @@ impl Record {
     /// links, ...). What the export queue's byte budget counts.
     #[inline]
     pub(crate) fn retained_bytes(&self) -> usize {
-        // Most records own nothing on the heap (a literal name, no attributes, no events):
-        // one test, without branches, before anything is walked. The hand-over sizes every
-        // record on the application's thread.
-        let owns_heap = (self.attributes.capacity() != 0) | self.more.is_some() | self.name.is_owned();
-        std::mem::size_of::<Record>() + if owns_heap { self.heap_bytes() } else { 0 }
+        std::mem::size_of::<Record>() + if self.owns_heap() { self.heap_bytes() } else { 0 }
+    }
+
+    /// Whether the record owns anything on the heap. Most own nothing (a literal name, no
+    /// attributes, no events): one test without branches, before anything is walked (the
+    /// hand-over sizes every record on the application's thread).
+    #[inline]
+    pub(crate) fn owns_heap(&self) -> bool {
+        (self.attributes.capacity() != 0) | self.more.is_some() | self.name.is_owned()
     }
 
     /// What the record owns on the heap.
@@ -205,6 +209,12 @@ impl Record {
             attributes_bytes(&self.attributes)
         };
         self.name.heap_bytes() + attributes + self.more.as_deref().map_or(0, More::heap_bytes)
+    }
+
+    /// Whether this is an ended, sampled span: what gets exported.
+    #[inline]
+    pub(crate) fn exportable(&self) -> bool {
+        self.state == State::Done && self.sampled
     }
 
     /// What `records` hold together (the sum of their [`Record::retained_bytes`]).

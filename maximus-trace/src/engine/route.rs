@@ -12,8 +12,8 @@ use super::sampling::Sampler;
 
 /// What takes the records of ended spans, and counts the spans that pass no thread buffer.
 pub(crate) trait Sink: Send + Sync + fmt::Debug {
-    /// Takes a thread's buffer of records (ended ones go on, others are skipped) and gives
-    /// an empty buffer back.
+    /// Takes a thread's buffer of exportable records (ended and sampled: the engine leaves
+    /// the others out) and gives an empty buffer back.
     fn exchange(&self, chunk: Vec<Record>) -> Vec<Record>;
 
     /// Takes one ended record that did not end in a thread buffer.

@@ -8,6 +8,7 @@
 //! atomic read-modify-write, and a thread that went quiet still has its ended spans exported.
 
 use std::cell::UnsafeCell;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -26,6 +27,9 @@ pub(crate) struct Buffer {
     pub records: Vec<Record>,
     /// The pipeline generation the records belong to.
     pub generation: u64,
+    /// Some record will not be exported once ended (a custom sampler's "record only", or a
+    /// slot whose record was moved out): the hand-over filters; otherwise it need not look.
+    pub mixed: bool,
 }
 
 /// An operation another thread made on one of this thread's open spans.
@@ -51,8 +55,52 @@ pub(crate) struct ThreadShared {
 }
 
 // SAFETY: `buffer` is only touched by whoever moved `state` away from `IDLE` (the owner to
-// `BUSY`, the export thread to `STEALING`), with acquire/release ordering on `state`.
+// `BUSY`, holding a `Hold`; the export thread to `STEALING`, inside `steal`), with
+// acquire/release ordering on `state`.
 unsafe impl Sync for ThreadShared {}
+
+/// Proof that this thread holds its buffer: made by [`ThreadShared::acquire`], consumed by
+/// [`ThreadShared::release`]. Reaching the buffer takes `&mut Hold`, so holding it is a type,
+/// not a flag that every access must trust.
+#[derive(Debug)]
+pub(crate) struct Hold {
+    /// Whose buffer (checked in debug builds: a thread only ever holds its own).
+    #[cfg(debug_assertions)]
+    owner: *const ThreadShared,
+    /// Not `Send`: only the thread that acquired the buffer may use it.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Hold {
+    fn of(_shared: &ThreadShared) -> Self {
+        Hold {
+            #[cfg(debug_assertions)]
+            owner: _shared,
+            _not_send: PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    fn check(&self, _shared: &ThreadShared) {
+        #[cfg(debug_assertions)]
+        debug_assert!(
+            std::ptr::eq(self.owner, _shared),
+            "a hold on another thread's buffer"
+        );
+    }
+}
+
+/// A hold dropped instead of released would leave the buffer `BUSY` for good: the owner's
+/// next `acquire` would spin forever and the export thread never steal. Debug builds (the
+/// tests) catch it where it happens; release builds carry no drop glue for it.
+#[cfg(debug_assertions)]
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("a buffer hold was dropped without `ThreadShared::release`");
+        }
+    }
+}
 
 impl ThreadShared {
     pub(crate) const fn new(token: u64) -> Self {
@@ -62,6 +110,7 @@ impl ThreadShared {
             buffer: UnsafeCell::new(Buffer {
                 records: Vec::new(),
                 generation: 0,
+                mixed: false,
             }),
             started: AtomicU64::new(0),
             ended: AtomicU64::new(0),
@@ -72,7 +121,7 @@ impl ThreadShared {
     }
 
     /// Owner: takes the buffer. Waits only while the export thread is swapping it out.
-    pub(crate) fn acquire(&self) {
+    pub(crate) fn acquire(&self) -> Hold {
         while self
             .state
             .compare_exchange_weak(IDLE, BUSY, Ordering::Acquire, Ordering::Relaxed)
@@ -80,22 +129,36 @@ impl ThreadShared {
         {
             std::thread::yield_now();
         }
+        Hold::of(self)
     }
 
     /// Owner: gives the buffer back to the export thread.
-    pub(crate) fn release(&self) {
+    pub(crate) fn release(&self, hold: Hold) {
+        hold.check(self);
+        // Consumed here, not dropped: a drop anywhere else is the bug debug builds catch.
+        std::mem::forget(hold);
         self.state.store(IDLE, Ordering::Release);
     }
 
-    /// The buffer, for the owner between [`acquire`](Self::acquire) and
-    /// [`release`](Self::release).
-    ///
-    /// # Safety
-    /// The caller is the owning thread and holds the buffer (`acquire` without `release`),
-    /// and no other reference to the buffer is alive.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn buffer(&self) -> &mut Buffer {
-        // SAFETY: per the contract, the state machine makes this the only access.
+    /// The buffer, read-only, for the thread whose `hold` says it holds it.
+    #[inline(always)]
+    pub(crate) fn buffer_ref<'a>(&'a self, hold: &'a Hold) -> &'a Buffer {
+        hold.check(self);
+        // SAFETY: as in `buffer`; a shared borrow of `hold` rules out a `&mut Buffer` from
+        // `buffer` for as long as this reference lives.
+        unsafe { &*self.buffer.get() }
+    }
+
+    /// The buffer, for the thread whose `hold` says it holds it: `&mut` to the hold makes this
+    /// the only reference to the buffer while it lives.
+    #[inline(always)]
+    pub(crate) fn buffer<'a>(&'a self, hold: &'a mut Hold) -> &'a mut Buffer {
+        hold.check(self);
+        // SAFETY: a `Hold` exists only between `acquire` and `release` on this thread (it is
+        // made by the first and consumed by the second, and is neither `Send`, `Clone` nor
+        // constructible elsewhere): `state` is `BUSY`, so the export thread does not touch the
+        // buffer (`steal` needs `IDLE`), and no other thread has a `Hold` for it. The `&mut`
+        // borrow of `hold` for `'a` rules out a second reference from this thread.
         unsafe { &mut *self.buffer.get() }
     }
 
@@ -184,12 +247,11 @@ mod tests {
     #[test]
     fn a_busy_buffer_is_not_stolen_and_an_idle_one_is() {
         let shared = ThreadShared::new(1);
-        shared.acquire();
-        // SAFETY: acquired above, on this thread, and no other reference exists.
-        unsafe { shared.buffer() }.generation = 7;
-        unsafe { shared.buffer() }.records.push(Record::moved());
+        let mut hold = shared.acquire();
+        shared.buffer(&mut hold).generation = 7;
+        shared.buffer(&mut hold).records.push(Record::moved());
         assert!(shared.steal(7, Vec::new()).is_err());
-        shared.release();
+        shared.release(hold);
         assert_eq!(shared.steal(7, Vec::new()).map(|r| r.len()).ok(), Some(1));
         assert!(shared.steal(7, Vec::new()).is_err(), "nothing left");
     }
@@ -197,16 +259,14 @@ mod tests {
     #[test]
     fn records_of_another_generation_are_discarded_not_stolen() {
         let shared = ThreadShared::new(1);
-        shared.acquire();
-        // SAFETY: as above.
-        unsafe { shared.buffer() }.generation = 1;
-        unsafe { shared.buffer() }.records.push(Record::moved());
-        shared.release();
+        let mut hold = shared.acquire();
+        shared.buffer(&mut hold).generation = 1;
+        shared.buffer(&mut hold).records.push(Record::moved());
+        shared.release(hold);
         assert!(shared.steal(2, Vec::new()).is_err());
-        shared.acquire();
-        // SAFETY: as above.
-        assert!(unsafe { shared.buffer() }.records.is_empty());
-        shared.release();
+        let mut hold = shared.acquire();
+        assert!(shared.buffer(&mut hold).records.is_empty());
+        shared.release(hold);
     }
 
     #[test]

@@ -6,12 +6,12 @@ use std::cell::{Cell, RefCell, RefMut};
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
-use super::frame::{Frame, Inherited, Target};
+use super::frame::{Frame, Inherited, Target, Top};
 use super::ids::{IdGenerator, SpanId, SpanIds};
-use super::record::{Record, State};
+use super::record::Record;
 use super::registry;
 use super::route;
-use super::shared::ThreadShared;
+use super::shared::{Hold, ThreadShared};
 
 pub(crate) struct Local {
     /// This thread's shared state: null until its first span; then one strong count of the
@@ -30,31 +30,32 @@ pub(crate) struct Inner {
     /// once the thread has retired its state.
     phase: u8,
     /// This thread holds its buffer (from its first record until its stack empties).
-    pub busy: bool,
+    pub hold: Option<Hold>,
     /// The flush epoch this thread last handed its buffer over at.
     pub epoch: u64,
     /// An empty buffer, ready to replace the one handed over.
     pub spare: Vec<Record>,
 }
 
+/// Where in the buffer the record of the open sync span `span_id` is, by `frames`.
+pub(crate) fn local_index(frames: &[Frame], span_id: SpanId) -> Option<usize> {
+    frames.iter().rev().find_map(|f| match f.target {
+        Target::Local(i) if f.ids.span_id == span_id => Some(i),
+        _ => None,
+    })
+}
+
 /// Read and written without a borrow: plain cells of a `const` thread-local that has no
 /// destructor, so an access is one instruction.
 pub(crate) struct Fast {
-    /// What the current frame is, for the shortest paths: [`TOP_OTHER`], [`TOP_SHARES`] (not
-    /// sampled; its children share it) or [`TOP_RECORDED`] (a sampled span recorded in this
-    /// thread's buffer, inheriting nothing).
-    pub top: Cell<u8>,
+    /// What the current frame is, for the shortest paths ([`Top`]).
+    pub top: Cell<Top>,
     /// Spans started and ended on this thread, for the global pipeline of `generation`;
     /// published to [`ThreadShared`] when the stack empties.
     started: Cell<u64>,
     ended: Cell<u64>,
     generation: Cell<u64>,
 }
-
-/// See [`Fast::top`].
-pub(crate) const TOP_OTHER: u8 = 0;
-pub(crate) const TOP_SHARES: u8 = 1;
-pub(crate) const TOP_RECORDED: u8 = 2;
 
 /// What an exited thread's `Local::shared` points at: never registered, its buffer never
 /// taken (an exited thread's `inner()` is `None`); it only absorbs the counts that thread-local
@@ -76,7 +77,7 @@ thread_local! {
                 frames: Vec::new(),
                 ids: IdGenerator::unseeded(),
                 phase: UNSEEDED,
-                busy: false,
+                hold: None,
                 epoch: 0,
                 spare: Vec::new(),
             }),
@@ -88,7 +89,7 @@ thread_local! {
 
     pub(crate) static FAST: Fast = const {
         Fast {
-            top: Cell::new(TOP_OTHER),
+            top: Cell::new(Top::Other),
             started: Cell::new(0),
             ended: Cell::new(0),
             generation: Cell::new(0),
@@ -96,10 +97,8 @@ thread_local! {
     };
 }
 
-/// Runs `f` with this thread's state. Always inlined: on the span paths the closure and the
-/// thread-local access must fold into the caller (out of line, they cost a call and a
-/// spilled environment per span).
-#[inline(always)]
+/// Runs `f` with this thread's state.
+#[inline]
 pub(crate) fn with<T>(f: impl FnOnce(&Local) -> T) -> Option<T> {
     LOCAL.try_with(|l| f(l)).ok()
 }
@@ -186,13 +185,7 @@ impl Inner {
         target: Target,
         shares: bool,
     ) {
-        let top = if shares {
-            TOP_SHARES
-        } else if matches!(target, Target::Local(_)) && inherited.is_none() {
-            TOP_RECORDED
-        } else {
-            TOP_OTHER
-        };
+        let top = Top::of(shares, &target, inherited.is_none());
         self.frames.reserve(1);
         let frame = self.frames.spare_capacity_mut()[0].as_mut_ptr();
         // SAFETY: `frame` is the (uninitialised) slot past the end; every field is written.
@@ -213,16 +206,13 @@ impl Inner {
 
     /// Where in this thread's buffer the record of the open sync span `span_id` is.
     pub(crate) fn local_index(&self, span_id: SpanId) -> Option<usize> {
-        self.frames.iter().rev().find_map(|f| match f.target {
-            Target::Local(i) if f.ids.span_id == span_id => Some(i),
-            _ => None,
-        })
+        local_index(&self.frames, span_id)
     }
 
     /// The top frame changed (popped or removed): tells `FAST`.
     #[inline]
     pub(crate) fn top_changed(&self) {
-        let top = self.frames.last().map_or(TOP_OTHER, |f| f.top);
+        let top = self.frames.last().map_or(Top::Other, |f| f.top);
         FAST.with(|f| f.top.set(top));
     }
 }
@@ -300,21 +290,19 @@ impl Local {
         };
         inner.phase = EXITED;
         let _ = FAST.try_with(|f| f.publish(shared));
-        if !inner.busy {
-            shared.acquire();
-        }
+        let mut hold = inner.hold.take().unwrap_or_else(|| shared.acquire());
         let frames = std::mem::take(&mut inner.frames);
         let spare = std::mem::take(&mut inner.spare);
         drop(inner);
         drop((frames, spare));
-        // SAFETY: acquired above (or held since the last record), on the owning thread.
-        let buffer = unsafe { shared.buffer() };
-        let records = std::mem::take(&mut buffer.records);
+        let buffer = shared.buffer(&mut hold);
+        let mut records = std::mem::take(&mut buffer.records);
+        records.retain(Record::exportable);
         // Read before the release: after it, the export thread may hold the buffer.
         let generation = buffer.generation;
-        shared.release();
+        shared.release(hold);
         if let Some(pipeline) = route::global() {
-            if pipeline.generation == generation && records.iter().any(|r| r.state == State::Done) {
+            if pipeline.generation == generation && !records.is_empty() {
                 drop(pipeline.exchange(records));
             }
             let (started, ended) = shared.counters(pipeline.generation);

@@ -6,7 +6,7 @@ use opentelemetry::trace::{Event, Link, TraceState};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use crate::engine::clock::WallClock;
-use crate::engine::record::{Attr, EventRecord, More, Record, State};
+use crate::engine::record::{Attr, EventRecord, More, Record};
 
 /// Converts the records of one batch (same anchor, same scope).
 pub(crate) struct Converter {
@@ -37,7 +37,7 @@ impl Converter {
 
     /// Whether `record` is an ended, sampled span (what gets exported).
     pub(crate) fn exports(record: &Record) -> bool {
-        record.state == State::Done && record.sampled
+        record.exportable()
     }
 
     pub(crate) fn convert(&self, record: Record) -> SpanData {

@@ -10,20 +10,21 @@ use super::decide::{Begin, decide, more};
 use super::{AttributeList, Parentage, Spec, Started};
 use crate::engine::buffer;
 use crate::engine::clock;
+use crate::engine::frame::Top;
 use crate::engine::frame::{Frame, Inherited, Target};
 use crate::engine::ids::{IdGenerator, SpanId, SpanIds};
 use crate::engine::local;
 use crate::engine::record::{Attr, More, Record, State};
 use crate::engine::route::{self, Route};
 use crate::engine::shared::ThreadShared;
-use crate::engine::thread::{self, FAST, Inner, TOP_OTHER, TOP_RECORDED, TOP_SHARES};
+use crate::engine::thread::{self, FAST, Inner};
 use crate::model::{SmallStr, SpanKind};
 
 /// See [`super::shares_current_frame`].
 #[inline(always)]
 pub(super) fn share_frame() -> bool {
     FAST.with(|f| {
-        if f.top.get() != TOP_SHARES {
+        if f.top.get() != Top::Shares {
             return false;
         }
         let generation = route::global_generation();
@@ -35,7 +36,7 @@ pub(super) fn share_frame() -> bool {
 
 /// See [`super::shared_frame`].
 pub(super) fn share_frame_ids() -> Option<(SpanIds, Option<Arc<Inherited>>)> {
-    if FAST.with(|f| f.top.get()) != TOP_SHARES {
+    if FAST.with(|f| f.top.get()) != Top::Shares {
         return None;
     }
     let top = thread::with(|l| {
@@ -89,7 +90,7 @@ pub(crate) fn under_current<L: AttributeList>(
     if !L::NONE {
         return with_attributes(route, name, kind, attributes);
     }
-    let under_recorded = route.children_follow && FAST.with(|f| f.top.get()) == TOP_RECORDED;
+    let under_recorded = route.children_follow && FAST.with(|f| f.top.get()) == Top::Recorded;
     // Read first when this span will be recorded: the clock's latency then overlaps the
     // bookkeeping below.
     let at = if under_recorded {
@@ -260,9 +261,11 @@ fn record_current(
     more: Option<Box<More>>,
     at: clock::Ticks,
 ) {
-    let index = buffer::open(shared, inner, generation);
-    // SAFETY: `open` took the buffer for this thread.
-    let records = &mut unsafe { shared.buffer() }.records;
+    // Decided before the buffer is opened: after that call the compiler no longer knows
+    // what `inherited` holds (it stays in memory for the unwinding path).
+    let top = Top::of(false, &Target::Local(0), inherited.is_none());
+    let records = &mut buffer::open(shared, inner, generation).records;
+    let index = records.len();
     records.reserve(1);
     let slot = records.spare_capacity_mut()[0].as_mut_ptr();
     // Field by field: a record built whole on the stack and copied stalls on store
@@ -286,11 +289,6 @@ fn record_current(
     // SAFETY: the slot past the end was just written.
     unsafe { records.set_len(index + 1) };
     inner.frames.reserve(1);
-    let top = if inherited.is_none() {
-        TOP_RECORDED
-    } else {
-        TOP_OTHER
-    };
     let frame = inner.frames.spare_capacity_mut()[0].as_mut_ptr();
     // Field by field, as the record above and as `Inner::push_in_place` (written out here:
     // through that function this path measured 10 instructions longer).
