@@ -58,7 +58,11 @@ fn a_producer_and_a_consumer_share_a_trace_through_message_headers() {
         }
         let remote = extract_from(&headers);
         assert!(remote.is_valid());
-        get_tracing().span_builder("consume").parent(&remote).start().end();
+        get_tracing()
+            .span_builder("consume")
+            .parent(&remote)
+            .start()
+            .end();
     });
     assert!(is_child_of(find(&spans, "consume"), find(&spans, "produce")));
 }
@@ -133,7 +137,9 @@ fn extract_from_reads_what_extract_reads() {
 fn every_tracestate_value_of_a_carrier_is_read_in_order() {
     let spans = capture(|| {
         let mut record = RecordHeaders::default();
-        record.0.push(("traceparent".into(), traceparent("00f067aa0ba902b7").into_bytes()));
+        record
+            .0
+            .push(("traceparent".into(), traceparent("00f067aa0ba902b7").into_bytes()));
         record.0.push(("tracestate".into(), b"first=1".to_vec()));
         record.0.push(("tracestate".into(), b"second=2".to_vec()));
         let remote = extract_from(&record);
@@ -142,7 +148,10 @@ fn every_tracestate_value_of_a_carrier_is_read_in_order() {
         inject_into(&mut out);
         assert_eq!(out["tracestate"], "first=1,second=2");
     });
-    assert_eq!(find(&spans, "server").parent_span_id.to_string(), "00f067aa0ba902b7");
+    assert_eq!(
+        find(&spans, "server").parent_span_id.to_string(),
+        "00f067aa0ba902b7"
+    );
 }
 
 #[test]
