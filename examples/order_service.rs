@@ -22,6 +22,8 @@ use axum::routing::get;
 use maximus_trace::http::{ServerLayer, TracingMiddleware};
 use maximus_trace::{Exporter, FutureExt as _, TracingManager, get_tracing, trace_span};
 use reqwest_middleware::ClientWithMiddleware;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -87,7 +89,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .exporter(Exporter::Console)
         .init()?;
     tracing_subscriber::registry()
-        .with(maximus_trace::tracing_layer::SpanLayer::new())
+        // Dependencies (hyper, reqwest) log at DEBUG and TRACE: their events would fill the
+        // spans. A filter per layer, as with any `tracing` layer.
+        .with(maximus_trace::tracing_layer::SpanLayer::new().with_filter(LevelFilter::INFO))
         .init();
 
     let inventory = serve(
