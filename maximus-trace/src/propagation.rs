@@ -125,8 +125,10 @@ pub fn inject_into(carrier: &mut dyn Injector) {
 /// Writes `span`'s own context (not the current span's) into request headers: what a
 /// client middleware sends under the client span it started.
 #[cfg(any(feature = "tower", feature = "reqwest"))]
-pub(crate) fn inject_span(span: &crate::Span, headers: &mut HeaderMap) {
-    if let Some(handle) = span.handle() {
+/// Takes the engine's handle, not a `Span`: `span.rs` imports this module, and this module
+/// importing it back would make the two one cycle.
+pub(crate) fn inject_span(span: Option<&crate::engine::Handle>, headers: &mut HeaderMap) {
+    if let Some(handle) = span {
         write(&handle.as_parent(), headers);
     }
 }

@@ -1,7 +1,7 @@
 //! Where a span's record goes, as the engine sees it: the policy spans read when they start
 //! (the pipeline generation, the sampler, which short paths apply) and the [`Sink`] that
-//! takes ended records. The pipeline above implements the sink; the engine's own tests use
-//! a fake one. The engine never names the pipeline.
+//! takes ended records. The pipeline above implements the sink (any other type can: nothing
+//! here assumes the pipeline's queue). The engine never names the pipeline.
 
 use std::fmt;
 use std::sync::Arc;

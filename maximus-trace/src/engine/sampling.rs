@@ -90,7 +90,7 @@ pub(crate) fn ask(
     parent: Option<&Parent>,
     trace_id: TraceId,
     name: &str,
-    kind: crate::SpanKind,
+    kind: crate::model::SpanKind,
     attributes: &[opentelemetry::KeyValue],
     links: &[Link],
 ) -> SamplingResult {

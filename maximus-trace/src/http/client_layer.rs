@@ -76,7 +76,7 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let exchange = start(&request);
         if let Some(exchange) = &exchange {
-            crate::propagation::inject_span(exchange.span(), request.headers_mut());
+            crate::propagation::inject_span(exchange.span().handle(), request.headers_mut());
         }
         let inner = {
             let _current = exchange

@@ -54,7 +54,7 @@ impl Middleware for TracingMiddleware {
         if span.is_none() {
             return next.run(request, extensions).await;
         }
-        crate::propagation::inject_span(&span, request.headers_mut());
+        crate::propagation::inject_span(span.handle(), request.headers_mut());
         let url = request.url().clone();
         let sent = async move { (next.run(request, extensions).await, url) };
         // Current while the request is sent; the outcome recorded before the span ends.
