@@ -1,10 +1,11 @@
 //! Per-span cost of `maximus-trace` (disabled, not sampled, sampled) against a plain
-//! function, `fastrace`, `tracing` + `tracing-opentelemetry`, and the OpenTelemetry SDK used
-//! directly. Every arm ends in a batch pipeline whose exporter counts and discards; each
+//! function, `fastrace`, `tracing` + `tracing-opentelemetry`, `tracing` + our `SpanLayer`,
+//! and the OpenTelemetry SDK used directly. Every arm ends in a batch pipeline whose exporter counts and discards; each
 //! pipeline is drained between rounds off the clock. Prints the table of `BENCHMARKS.md`.
 //!
 //! `cargo bench -p maximus-bench --bench spans`
 
+mod switch;
 mod workload;
 
 use std::hint::black_box;
@@ -410,6 +411,61 @@ impl Arm for OtelSdk {
     }
 }
 
+// ---- tracing `#[instrument]` + our `SpanLayer`: the same code as the arm below ----
+
+struct TracingMaximus {
+    sampled: Maximus,
+}
+
+impl TracingMaximus {
+    /// A sampled maximus-trace pipeline and `SpanLayer`'s subscriber, for [`switch::install`].
+    fn start() -> (Self, tracing::Dispatch) {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let sampled = Maximus::start(Mode::Sampled);
+        let layer = maximus_trace::tracing_layer::SpanLayer::new();
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        (TracingMaximus { sampled }, dispatch)
+    }
+}
+
+impl Arm for TracingMaximus {
+    fn name(&self) -> &'static str {
+        "tracing + maximus SpanLayer"
+    }
+
+    #[inline]
+    fn one_child(&self, i: u64) {
+        let _root = tracing::info_span!("root").entered();
+        black_box(tracing_child(i));
+    }
+
+    #[inline]
+    fn hundred_children(&self, i: u64) {
+        let _root = tracing::info_span!("root").entered();
+        for j in 0..100 {
+            black_box(tracing_child(i + j));
+        }
+    }
+
+    #[inline]
+    fn async_child(&self, i: u64) {
+        let _root = tracing::info_span!("root").entered();
+        black_box(block_on(tracing_child_async(i)));
+    }
+
+    fn drain(&self) {
+        self.sampled.drain();
+    }
+
+    fn exported(&self) -> u64 {
+        self.sampled.exported()
+    }
+
+    fn records(&self) -> bool {
+        true
+    }
+}
+
 // ---- tracing `#[instrument]` + tracing-opentelemetry + the SDK's batch processor ----
 
 #[tracing::instrument(skip_all)]
@@ -429,14 +485,13 @@ struct TracingOtel {
 }
 
 impl TracingOtel {
-    /// Installs the process-wide `tracing` subscriber: call once, after every other arm.
-    fn start() -> Self {
+    /// Its subscriber, for [`switch::install`].
+    fn start() -> (Self, tracing::Dispatch) {
         use tracing_subscriber::layer::SubscriberExt as _;
         let (provider, exporter) = otel_pipeline();
         let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("maximus-bench"));
-        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
-            .expect("install the tracing subscriber");
-        TracingOtel { provider, exporter }
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        (TracingOtel { provider, exporter }, dispatch)
     }
 }
 
@@ -502,8 +557,15 @@ fn main() {
     }
     bench_arm(&mut c, &Fastrace::start(), &mut table);
     bench_arm(&mut c, &OtelSdk::start(), &mut table);
-    // Last: its subscriber stays installed for the rest of the process.
-    bench_arm(&mut c, &TracingOtel::start(), &mut table);
+    // Last: the two `tracing` arms share the process-wide subscriber, switched between them.
+    let (otel, otel_dispatch) = TracingOtel::start();
+    {
+        let (ours, ours_dispatch) = TracingMaximus::start();
+        switch::install(ours_dispatch, otel_dispatch);
+        bench_arm(&mut c, &ours, &mut table);
+    }
+    switch::use_second(true);
+    bench_arm(&mut c, &otel, &mut table);
 
     c.final_summary();
     if std::env::args().any(|a| a == "--test") {
@@ -531,12 +593,14 @@ fn print_ratios(table: &Table) {
         let disabled = get("maximus disabled").unwrap_or(f64::NAN);
         let not_sampled = get("maximus not sampled").unwrap_or(f64::NAN);
         let otel = get("opentelemetry sdk direct").unwrap_or(f64::NAN);
+        let layer = get("tracing + maximus SpanLayer").unwrap_or(f64::NAN);
         println!(
             "{col}: sampled/fastrace {:.2}x (target <= 1.0x); tracing+otel/sampled {:.2}x (target >= 20x); \
-             sdk/sampled {:.2}x; disabled - plain {:+.2} ns (target <= 1 ns); not sampled {:.1} ns (target <= 10 ns)",
+             sdk/sampled {:.2}x; tracing+otel/SpanLayer {:.2}x (target >= 5x); disabled - plain {:+.2} ns (target <= 1 ns); not sampled {:.1} ns (target <= 10 ns)",
             sampled / fastrace,
             tracing / sampled,
             otel / sampled,
+            tracing / layer,
             disabled - plain,
             not_sampled,
         );
