@@ -18,6 +18,7 @@
 //! (every 64 spans, or when the export thread collects) → export queue → export thread
 //! (conversion to OpenTelemetry `SpanData`) → exporter → wire. Nothing on the caller's side
 //! waits on the network, locks, or allocates per span.
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
 mod builder;

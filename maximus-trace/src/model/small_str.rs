@@ -89,10 +89,11 @@ impl SmallStr {
         let this = std::mem::ManuallyDrop::new(self);
         let len = this.len & !OWNED;
         if this.is_owned() {
+            let raw = std::ptr::slice_from_raw_parts_mut(this.ptr.as_ptr(), len) as *mut str;
             // SAFETY: the pointer and length are those of the `Box<str>` leaked in
             // `from_string`; `ManuallyDrop` keeps `Drop` from freeing it a second time.
-            let raw = std::ptr::slice_from_raw_parts_mut(this.ptr.as_ptr(), len) as *mut str;
-            Cow::Owned(String::from(unsafe { Box::from_raw(raw) }))
+            let boxed = unsafe { Box::from_raw(raw) };
+            Cow::Owned(String::from(boxed))
         } else {
             // SAFETY: not owned, so the bytes are a `&'static str`.
             Cow::Borrowed(unsafe {
