@@ -122,3 +122,6 @@ pub(crate) fn shares_current_frame() -> bool {
 pub(crate) fn shared_frame() -> Option<(SpanIds, Option<Arc<Inherited>>)> {
     current::share_frame_ids()
 }
+
+#[cfg(test)]
+mod tests;
