@@ -269,6 +269,42 @@ mod tests {
         shared.release(hold);
     }
 
+    /// The owner filling its buffer while the export thread steals: every record is taken
+    /// exactly once. Under Miri (`.ci/run`) this also checks that the two never touch the
+    /// buffer at the same time (a data race is an error there).
+    #[test]
+    fn the_owner_and_the_stealer_take_turns_and_lose_nothing() {
+        let shared = std::sync::Arc::new(ThreadShared::new(1));
+        let rounds = if cfg!(miri) { 30 } else { 20_000 };
+        let stealer = {
+            let shared = std::sync::Arc::clone(&shared);
+            std::thread::spawn(move || {
+                let (mut taken, mut spare) = (0, Vec::new());
+                while taken < rounds {
+                    match shared.steal(1, spare) {
+                        Ok(records) => {
+                            taken += records.len();
+                            spare = Vec::new();
+                        }
+                        Err(back) => {
+                            spare = back;
+                            std::thread::yield_now();
+                        }
+                    }
+                }
+                taken
+            })
+        };
+        for _ in 0..rounds {
+            let mut hold = shared.acquire();
+            let buffer = shared.buffer(&mut hold);
+            buffer.generation = 1;
+            buffer.records.push(Record::moved());
+            shared.release(hold);
+        }
+        assert_eq!(stealer.join().ok(), Some(rounds));
+    }
+
     #[test]
     fn published_counters_belong_to_one_generation() {
         let shared = ThreadShared::new(1);
