@@ -251,3 +251,35 @@ fn nothing_is_recorded_without_a_pipeline() {
         assert_eq!(maximus_trace::current_trace_id(), None);
     });
 }
+
+#[tracing::instrument]
+async fn interleaved(n: i64) {
+    for step in 0..3_i64 {
+        tokio::task::yield_now().await;
+        let _inner = span!("inner", n = n, step = step);
+    }
+}
+
+#[test]
+fn instrumented_futures_interleaved_on_one_thread_keep_their_own_children() {
+    let spans = spans_of(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            tokio::join!(interleaved(1), interleaved(2), interleaved(3));
+        });
+    });
+    let outers: Vec<&SpanData> = spans.iter().filter(|s| s.name == "interleaved").collect();
+    let inners: Vec<&SpanData> = spans.iter().filter(|s| s.name == "inner").collect();
+    assert_eq!((outers.len(), inners.len()), (3, 9));
+    for inner in inners {
+        let n = attr(inner, "n").cloned();
+        let outer = outers
+            .iter()
+            .find(|o| attr(o, "n").cloned() == n)
+            .expect("an outer span per n");
+        assert!(is_child_of(inner, outer), "{inner:?}");
+    }
+}
