@@ -16,7 +16,7 @@ use crate::stats::Stats;
 ///
 /// Usually global: `TracingManager::builder().init()?` or [`crate::init_from_env`], then
 /// [`crate::get_tracing`] anywhere. [`TracingManager::new`] and
-/// [`TracingBuilder::build`] make a standalone manager that shuts its pipeline down when
+/// [`TracingBuilder::build`](crate::TracingBuilder::build) make a standalone manager that shuts its pipeline down when
 /// dropped.
 #[derive(Debug)]
 pub struct TracingManager {
@@ -147,7 +147,7 @@ impl TracingManager {
 /// Span metrics (see `metrics/`).
 impl TracingManager {
     /// Calls, errors, error rate, rate and p50/p95/p99 per span name since the pipeline
-    /// started (empty unless span metrics are on: [`TracingBuilder::span_metrics`]). Spans
+    /// started (empty unless span metrics are on: [`TracingBuilder::span_metrics`](crate::TracingBuilder::span_metrics)). Spans
     /// count once their batch was exported; call [`TracingManager::force_flush`] first to
     /// include the latest. `Display` prints a table.
     pub fn metrics_snapshot(&self) -> crate::MetricsSnapshot {
