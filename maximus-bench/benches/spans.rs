@@ -413,6 +413,27 @@ impl Arm for OtelSdk {
 
 // ---- tracing `#[instrument]` + our `SpanLayer`: the same code as the arm below ----
 
+/// The shapes in `tracing`, the same for both `tracing` arms (only the subscriber differs).
+#[inline]
+fn tracing_one_child(i: u64) {
+    let _root = tracing::info_span!("root").entered();
+    black_box(tracing_child(i));
+}
+
+#[inline]
+fn tracing_hundred_children(i: u64) {
+    let _root = tracing::info_span!("root").entered();
+    for j in 0..100 {
+        black_box(tracing_child(i + j));
+    }
+}
+
+#[inline]
+fn tracing_async_child(i: u64) {
+    let _root = tracing::info_span!("root").entered();
+    black_box(block_on(tracing_child_async(i)));
+}
+
 struct TracingMaximus {
     sampled: Maximus,
 }
@@ -435,22 +456,17 @@ impl Arm for TracingMaximus {
 
     #[inline]
     fn one_child(&self, i: u64) {
-        let _root = tracing::info_span!("root").entered();
-        black_box(tracing_child(i));
+        tracing_one_child(i);
     }
 
     #[inline]
     fn hundred_children(&self, i: u64) {
-        let _root = tracing::info_span!("root").entered();
-        for j in 0..100 {
-            black_box(tracing_child(i + j));
-        }
+        tracing_hundred_children(i);
     }
 
     #[inline]
     fn async_child(&self, i: u64) {
-        let _root = tracing::info_span!("root").entered();
-        black_box(block_on(tracing_child_async(i)));
+        tracing_async_child(i);
     }
 
     fn drain(&self) {
@@ -508,22 +524,17 @@ impl Arm for TracingOtel {
 
     #[inline]
     fn one_child(&self, i: u64) {
-        let _root = tracing::info_span!("root").entered();
-        black_box(tracing_child(i));
+        tracing_one_child(i);
     }
 
     #[inline]
     fn hundred_children(&self, i: u64) {
-        let _root = tracing::info_span!("root").entered();
-        for j in 0..100 {
-            black_box(tracing_child(i + j));
-        }
+        tracing_hundred_children(i);
     }
 
     #[inline]
     fn async_child(&self, i: u64) {
-        let _root = tracing::info_span!("root").entered();
-        black_box(block_on(tracing_child_async(i)));
+        tracing_async_child(i);
     }
 
     fn drain(&self) {

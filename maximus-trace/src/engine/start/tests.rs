@@ -4,10 +4,10 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{Parentage, Placement, Spec, Started, start};
-use crate::engine::RecordRef;
 use crate::engine::record::Record;
 use crate::engine::route::{Route, RouteRef, Sink};
 use crate::engine::sampling::{Root, Sampler};
+use crate::engine::{Handle, RecordRef};
 use crate::model::{KeyValue, SmallStr, SpanKind};
 
 /// Keeps what the engine delivers.
@@ -61,6 +61,14 @@ fn spec(name: &'static str, parent: Parentage) -> Spec<impl FnOnce() -> Vec<KeyV
     }
 }
 
+/// Starts an owned span on `route`.
+fn owned(route: &Arc<Route>, name: &'static str, parent: Parentage) -> Handle {
+    match start(RouteRef::of(route), spec(name, parent), Placement::Owned) {
+        Started::Owned(handle) => handle,
+        other => panic!("an owned span: {other:?}"),
+    }
+}
+
 /// Ends an owned span as `Span`'s drop does.
 fn end(started: Started) {
     let Started::Owned(handle) = started else {
@@ -89,13 +97,7 @@ fn an_owned_span_reaches_its_routes_sink_with_its_attributes() {
 #[test]
 fn a_child_given_its_parent_shares_the_trace_and_points_at_it() {
     let (route, sink) = route(Root::Always);
-    let Started::Owned(parent) = start(
-        RouteRef::of(&route),
-        spec("parent", Parentage::Current),
-        Placement::Owned,
-    ) else {
-        panic!("an owned span")
-    };
+    let parent = owned(&route, "parent", Parentage::Current);
     let child = start(
         RouteRef::of(&route),
         spec("child", Parentage::Given(Some(parent.as_parent()), None)),
@@ -131,13 +133,7 @@ fn a_route_that_samples_nothing_delivers_nothing_and_evaluates_no_attributes() {
 #[test]
 fn an_ended_span_ends_once() {
     let (route, sink) = route(Root::Always);
-    let Started::Owned(handle) = start(
-        RouteRef::of(&route),
-        spec("once", Parentage::Current),
-        Placement::Owned,
-    ) else {
-        panic!("an owned span")
-    };
+    let handle = owned(&route, "once", Parentage::Current);
     if let RecordRef::Cell(cell) = &handle.record {
         cell.end();
         cell.end();
