@@ -23,7 +23,10 @@ use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider};
-use workload::{fr_child, fr_child_async, mx_child, mx_child_async, plain_child, plain_child_async};
+use workload::{
+    fr_child, fr_child_async, mx_child, mx_child_async, plain_child, plain_child_async, tracing_async_child,
+    tracing_hundred_children, tracing_one_child,
+};
 
 const SAMPLE_SIZE: usize = 30;
 /// The machine's cores.
@@ -413,27 +416,6 @@ impl Arm for OtelSdk {
 
 // ---- tracing `#[instrument]` + our `SpanLayer`: the same code as the arm below ----
 
-/// The shapes in `tracing`, the same for both `tracing` arms (only the subscriber differs).
-#[inline]
-fn tracing_one_child(i: u64) {
-    let _root = tracing::info_span!("root").entered();
-    black_box(tracing_child(i));
-}
-
-#[inline]
-fn tracing_hundred_children(i: u64) {
-    let _root = tracing::info_span!("root").entered();
-    for j in 0..100 {
-        black_box(tracing_child(i + j));
-    }
-}
-
-#[inline]
-fn tracing_async_child(i: u64) {
-    let _root = tracing::info_span!("root").entered();
-    black_box(block_on(tracing_child_async(i)));
-}
-
 struct TracingMaximus {
     sampled: Maximus,
 }
@@ -482,18 +464,44 @@ impl Arm for TracingMaximus {
     }
 }
 
+// ---- tracing `#[instrument]` + tracing_subscriber's registry alone: every layer's floor ----
+
+/// The registry with no layer: what both `tracing` arms pay before their layer runs (ids,
+/// the span store, the entered stack), so what each layer adds is its row minus this one.
+struct TracingRegistry;
+
+impl Arm for TracingRegistry {
+    fn name(&self) -> &'static str {
+        "tracing registry alone (floor)"
+    }
+
+    #[inline]
+    fn one_child(&self, i: u64) {
+        tracing_one_child(i);
+    }
+
+    #[inline]
+    fn hundred_children(&self, i: u64) {
+        tracing_hundred_children(i);
+    }
+
+    #[inline]
+    fn async_child(&self, i: u64) {
+        tracing_async_child(i);
+    }
+
+    fn drain(&self) {}
+
+    fn exported(&self) -> u64 {
+        0
+    }
+
+    fn records(&self) -> bool {
+        false
+    }
+}
+
 // ---- tracing `#[instrument]` + tracing-opentelemetry + the SDK's batch processor ----
-
-#[tracing::instrument(skip_all)]
-#[inline(never)]
-fn tracing_child(i: u64) -> u64 {
-    black_box(i)
-}
-
-#[tracing::instrument(skip_all)]
-async fn tracing_child_async(i: u64) -> u64 {
-    black_box(i)
-}
 
 struct TracingOtel {
     provider: SdkTracerProvider,
@@ -568,15 +576,18 @@ fn main() {
     }
     bench_arm(&mut c, &Fastrace::start(), &mut table);
     bench_arm(&mut c, &OtelSdk::start(), &mut table);
-    // Last: the two `tracing` arms share the process-wide subscriber, switched between them.
+    // Last: the `tracing` arms share the process-wide subscriber, switched between them.
     let (otel, otel_dispatch) = TracingOtel::start();
+    let registry = tracing::Dispatch::new(tracing_subscriber::registry());
     {
         let (ours, ours_dispatch) = TracingMaximus::start();
-        switch::install(ours_dispatch, otel_dispatch);
+        switch::install(vec![ours_dispatch, otel_dispatch, registry]);
         bench_arm(&mut c, &ours, &mut table);
     }
-    switch::use_second(true);
+    switch::use_index(1);
     bench_arm(&mut c, &otel, &mut table);
+    switch::use_index(2);
+    bench_arm(&mut c, &TracingRegistry, &mut table);
 
     c.final_summary();
     if std::env::args().any(|a| a == "--test") {
@@ -605,13 +616,17 @@ fn print_ratios(table: &Table) {
         let not_sampled = get("maximus not sampled").unwrap_or(f64::NAN);
         let otel = get("opentelemetry sdk direct").unwrap_or(f64::NAN);
         let layer = get("tracing + maximus SpanLayer").unwrap_or(f64::NAN);
+        let registry = get("tracing registry alone (floor)").unwrap_or(f64::NAN);
         println!(
             "{col}: sampled/fastrace {:.2}x (target <= 1.0x); tracing+otel/sampled {:.2}x (target >= 20x); \
-             sdk/sampled {:.2}x; tracing+otel/SpanLayer {:.2}x (target >= 5x); disabled - plain {:+.2} ns (target <= 1 ns); not sampled {:.1} ns (target <= 10 ns)",
+             sdk/sampled {:.2}x; tracing+otel/SpanLayer {:.2}x (target >= 5x; {:.2}x at most with a free layer), \
+             above the registry {:.2}x; disabled - plain {:+.2} ns (target <= 1 ns); not sampled {:.1} ns (target <= 10 ns)",
             sampled / fastrace,
             tracing / sampled,
             otel / sampled,
             tracing / layer,
+            tracing / registry,
+            (tracing - registry) / (layer - registry),
             disabled - plain,
             not_sampled,
         );

@@ -9,7 +9,10 @@
 //! ```
 //!
 //! Arms: `plain` (untraced functions: the floor), `disabled`, `not-sampled`, `sampled`,
-//! `bridged` and `bridged-not-sampled` (with `otel_context(true)`), `fastrace`.
+//! `bridged` and `bridged-not-sampled` (with `otel_context(true)`), `fastrace`; over
+//! `#[tracing::instrument]` code: `registry` (`tracing_subscriber`'s registry alone: the floor
+//! of every `tracing` layer), `span-layer` (the registry and our `SpanLayer`, sampled) and
+//! `tracing-otel` (the registry and tracing-opentelemetry, into the SDK's batch processor).
 //! Shapes: `hundred` (default), `one`, `async`.
 
 #[path = "../benches/workload/mod.rs"]
@@ -19,7 +22,12 @@ use std::hint::black_box;
 
 use maximus_bench::exporter::CountingExporter;
 use maximus_trace::{TracingManager, span};
-use workload::{fr_child, fr_child_async, mx_child, mx_child_async, plain_child, plain_child_async};
+use opentelemetry::trace::TracerProvider as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use workload::{
+    fr_child, fr_child_async, mx_child, mx_child_async, plain_child, plain_child_async, tracing_async_child,
+    tracing_hundred_children, tracing_one_child,
+};
 
 struct Reporter;
 
@@ -68,6 +76,29 @@ fn main() {
         report(&arm, timed, iterations * (children + 1));
         return;
     }
+    if arm == "registry" || arm == "tracing-otel" {
+        let registry = tracing_subscriber::registry();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_span_processor(
+                opentelemetry_sdk::trace::BatchSpanProcessor::builder(CountingExporter::new()).build(),
+            )
+            .build();
+        let dispatch = if arm == "registry" {
+            tracing::Dispatch::new(registry)
+        } else {
+            let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("maximus-bench"));
+            tracing::Dispatch::new(registry.with(layer))
+        };
+        tracing::dispatcher::set_global_default(dispatch).expect("the tracing subscriber");
+        for i in 0..iterations {
+            time(&mut || tracing_iteration(i, &shape));
+            if i % 10 == 9 {
+                provider.force_flush().expect("flush");
+            }
+        }
+        report(&arm, timed, iterations * (children + 1));
+        return;
+    }
     let builder = TracingManager::builder()
         .environment(|_| None)
         .span_exporter(CountingExporter::new());
@@ -77,12 +108,21 @@ fn main() {
         // The OpenTelemetry context bridge on (`otel_context(true)`).
         "bridged" => builder.sample_ratio(1.0).otel_context(true),
         "bridged-not-sampled" => builder.sample_ratio(0.0).otel_context(true),
+        "span-layer" => {
+            let layer = maximus_trace::tracing_layer::SpanLayer::new();
+            tracing::dispatcher::set_global_default(tracing::Dispatch::new(
+                tracing_subscriber::registry().with(layer),
+            ))
+            .expect("the tracing subscriber");
+            builder.sample_ratio(1.0)
+        }
         _ => builder.sample_ratio(1.0),
     };
     let guard = builder.init().expect("init");
     for i in 0..iterations {
-        match shape.as_str() {
-            "async" => time(&mut || async_iteration(i)),
+        match (arm.as_str(), shape.as_str()) {
+            ("span-layer", _) => time(&mut || tracing_iteration(i, &shape)),
+            (_, "async") => time(&mut || async_iteration(i)),
             _ => time(&mut || maximus_iteration(i, children)),
         }
         if i % 10 == 9 {
@@ -107,6 +147,15 @@ fn maximus_iteration(i: u64, children: u64) {
     let _root = span!("root");
     for j in 0..children {
         black_box(mx_child(i + j));
+    }
+}
+
+#[inline(never)]
+fn tracing_iteration(i: u64, shape: &str) {
+    match shape {
+        "async" => tracing_async_child(i),
+        "one" => tracing_one_child(i),
+        _ => tracing_hundred_children(i),
     }
 }
 

@@ -1,41 +1,45 @@
-//! One process-wide `tracing` subscriber that forwards to one of two others, chosen per arm:
-//! `tracing` allows one global default per process, and the bench compares two subscribers
-//! (`SpanLayer` and tracing-opentelemetry) on the same `#[tracing::instrument]` code in one
-//! run. A scoped default (`set_default`) would not reach the threads of the two-thread shape
+//! One process-wide `tracing` subscriber that forwards to one of several others, chosen per
+//! arm: `tracing` allows one global default per process, and the bench compares subscribers
+//! (the registry alone, `SpanLayer`, tracing-opentelemetry) on the same
+//! `#[tracing::instrument]` code in one run. A scoped default (`set_default`) would not reach the threads of the two-thread shape
 //! and adds a thread-local lookup per call; this adds one relaxed load and a branch per call
 //! to both arms alike. Switched only between arms, when no span is open. A folder module, as
 //! `workload/`.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Dispatch, Event, Metadata, Subscriber};
 
 struct Switch {
-    first: Dispatch,
-    second: Dispatch,
-    use_second: AtomicBool,
+    dispatches: Vec<Dispatch>,
+    current: AtomicUsize,
 }
 
 static SWITCH: OnceLock<&'static Switch> = OnceLock::new();
 
-/// Installs the global subscriber over `first` and `second` (once), forwarding to `first`.
-pub fn install(first: Dispatch, second: Dispatch) {
+/// Installs the global subscriber over `dispatches` (once, at least one), forwarding to the
+/// first.
+pub fn install(dispatches: Vec<Dispatch>) {
+    assert!(!dispatches.is_empty(), "a subscriber to forward to");
     let switch: &'static Switch = Box::leak(Box::new(Switch {
-        first,
-        second,
-        use_second: AtomicBool::new(false),
+        dispatches,
+        current: AtomicUsize::new(0),
     }));
     SWITCH.set(switch).ok().expect("install the switch once");
     tracing::subscriber::set_global_default(Forward(switch)).expect("install the tracing subscriber");
 }
 
-/// Forwards to the second subscriber (`true`) or the first.
-pub fn use_second(second: bool) {
+/// Forwards to the subscriber at `index` of those [`install`] was given.
+pub fn use_index(index: usize) {
     if let Some(switch) = SWITCH.get() {
-        switch.use_second.store(second, Ordering::Relaxed);
+        assert!(
+            index < switch.dispatches.len(),
+            "one of the installed subscribers"
+        );
+        switch.current.store(index, Ordering::Relaxed);
     }
 }
 
@@ -44,23 +48,23 @@ struct Forward(&'static Switch);
 impl Forward {
     #[inline(always)]
     fn current(&self) -> &Dispatch {
-        if self.0.use_second.load(Ordering::Relaxed) {
-            &self.0.second
-        } else {
-            &self.0.first
-        }
+        let index = self.0.current.load(Ordering::Relaxed);
+        // In bounds: `use_index` checks; `get` keeps a bounds panic out of every call.
+        self.0.dispatches.get(index).unwrap_or(&self.0.dispatches[0])
     }
 }
 
 impl Subscriber for Forward {
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        let (a, b) = (
-            self.0.first.register_callsite(metadata),
-            self.0.second.register_callsite(metadata),
-        );
-        if a.is_always() && b.is_always() {
+        let interests: Vec<Interest> = self
+            .0
+            .dispatches
+            .iter()
+            .map(|d| d.register_callsite(metadata))
+            .collect();
+        if interests.iter().all(Interest::is_always) {
             Interest::always()
-        } else if a.is_never() && b.is_never() {
+        } else if interests.iter().all(Interest::is_never) {
             Interest::never()
         } else {
             Interest::sometimes()
