@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::bridge;
 use super::buffer;
+use super::cell::SpanCell;
 use super::clock;
 use super::frame::Top;
 use super::frame::{Frame, Inherited, Parent, Target};
@@ -266,6 +267,33 @@ pub(crate) fn push_handle(handle: &Handle) {
             inner.push_in_place(handle.ids, handle.inherited.clone(), target, false);
         }
     });
+}
+
+/// A frame [`push_kept`] pushed, and what keeps the record it points at alive: dropping it
+/// takes the frame off this thread's stack (wherever it is by then), then lets the record go.
+#[derive(Debug)]
+pub(crate) struct Pushed {
+    span_id: SpanId,
+    _record: Option<Arc<SpanCell>>,
+}
+
+impl Drop for Pushed {
+    fn drop(&mut self) {
+        pop(self.span_id);
+    }
+}
+
+/// Makes `handle`'s span current on this thread for as long as the value returned lives: a
+/// frame that cannot outlive its record, whoever ends the span meanwhile.
+pub(crate) fn push_kept(handle: &Handle) -> Pushed {
+    push_handle(handle);
+    Pushed {
+        span_id: handle.ids.span_id,
+        _record: match &handle.record {
+            RecordRef::Cell(cell) => Some(Arc::clone(cell)),
+            RecordRef::Unrecorded(_) | RecordRef::Thread(_) => None,
+        },
+    }
 }
 
 /// Takes `span_id`'s frame off this thread's stack (pushed by [`push_handle`]).

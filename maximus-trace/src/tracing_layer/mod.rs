@@ -17,6 +17,7 @@
 //! `tracing` can use [`SpanEventLayer`] instead of [`SpanLayer`], for events only.
 
 mod conventions;
+mod entered;
 mod event_layer;
 mod events;
 mod fields;

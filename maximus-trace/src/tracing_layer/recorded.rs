@@ -2,15 +2,13 @@
 //! metadata and fields, made current while it is entered (on any thread), updated by
 //! `record(..)`, linked by `follows_from(..)`, ended when it closes.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use tracing::span::Attributes;
+use tracing::span::{Attributes, Id};
 
 use super::conventions::{self, Conventions, StatusFields};
+use super::entered;
 use super::fields::{TakeField, Typed};
 use crate::engine::Handle;
 use crate::engine::limits;
-use crate::engine::local;
 use crate::engine::record::LinkRecord;
 use crate::engine::route::{Route, RouteRef};
 use crate::engine::start::{self, AttributeList, Parentage, Placement, Spec, Started};
@@ -24,10 +22,6 @@ pub(super) struct Recorded {
     span: Span,
     /// The status fields seen so far (a description may be recorded after its code).
     status: StatusFields,
-    /// How many times the span is entered right now, over all threads: while it is, a
-    /// thread's stack points at its record, which must then outlive a close (a guard that
-    /// was `mem::forget`-ed never exits).
-    entered: AtomicUsize,
 }
 
 impl Recorded {
@@ -67,7 +61,6 @@ impl Recorded {
         let mut recorded = Recorded {
             span: Span::from_handle(handle),
             status: StatusFields::default(),
-            entered: AtomicUsize::new(0),
         };
         recorded.update_status(read.conventions.status);
         Some(recorded)
@@ -83,19 +76,11 @@ impl Recorded {
         self.span.as_ref()
     }
 
-    /// Makes the span current on this thread (until [`Recorded::exit`]).
-    pub(super) fn enter(&self) {
+    /// Makes the span current on this thread while the `tracing` span `id` is entered here
+    /// (until `entered::exit`).
+    pub(super) fn enter(&self, id: &Id) {
         if let Some(handle) = self.span.handle() {
-            self.entered.fetch_add(1, Ordering::Relaxed);
-            local::push_handle(handle);
-        }
-    }
-
-    /// Takes the span off this thread's stack.
-    pub(super) fn exit(&self) {
-        if let Some(handle) = self.span.handle() {
-            local::pop(handle.ids.span_id);
-            self.entered.fetch_sub(1, Ordering::Relaxed);
+            entered::enter(id, handle);
         }
     }
 
@@ -149,18 +134,6 @@ impl Recorded {
                 more.dropped_links = more.dropped_links.saturating_add(1);
             }
         });
-    }
-}
-
-/// Dropped when the `tracing` span closes: the span ends (as `span` drops, after this).
-impl Drop for Recorded {
-    fn drop(&mut self) {
-        if self.entered.load(Ordering::Relaxed) != 0 {
-            // Still on some thread's stack: the record ends now, the memory it is in lives on.
-            if let Some(handle) = self.span.handle() {
-                std::mem::forget(handle.clone());
-            }
-        }
     }
 }
 

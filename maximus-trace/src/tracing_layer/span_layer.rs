@@ -12,6 +12,7 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef as Registered};
 
+use super::entered;
 use super::events;
 use super::fields::Typed;
 use super::recorded::{Recorded, SpanFields};
@@ -123,24 +124,22 @@ where
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
             if let Some(recorded) = span.extensions().get::<Recorded>() {
-                recorded.enter();
+                recorded.enter(id);
             }
         }
     }
 
-    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(id) {
-            if let Some(recorded) = span.extensions().get::<Recorded>() {
-                recorded.exit();
-            }
-        }
+    fn on_exit(&self, id: &Id, _: Context<'_, S>) {
+        // Not looked up: what `on_enter` made current here is known by the id.
+        entered::exit(id);
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let recorded = ctx
             .span(&id)
             .and_then(|span| span.extensions_mut().remove::<Recorded>());
-        // Ends it, outside the lock.
+        // Ends it, outside the lock. A thread where it is still entered keeps its record's
+        // memory until it exits there (`entered`).
         drop(recorded);
     }
 }
