@@ -140,7 +140,8 @@ pub(crate) fn exit(span_id: SpanId) {
     let at = if recorded { clock::now() } else { clock::Ticks(0) };
     thread::with(|local| {
         let Some(mut inner) = local.inner() else { return };
-        match pop_plain(&mut inner, span_id) {
+        // A `Recorded` top frame owns nothing (`Top::of`): only its id needs checking.
+        match pop_plain(&mut inner, span_id, recorded) {
             Some(target) => ended(local, &mut inner, span_id, target, recorded.then_some(at)),
             None => {
                 drop(inner);
@@ -212,11 +213,13 @@ fn end_unusual(shared: &super::shared::ThreadShared, inner: &mut Inner, span_id:
 }
 
 /// Pops the top frame if it is `span_id`'s and owns nothing (no drop glue to run, the
-/// common case): its target. `None`: the slow path ([`pop_frame`]) must do it.
+/// common case): its target. `None`: the slow path ([`pop_frame`]) must do it. `owns_nothing`:
+/// the caller knows the top frame owns nothing (its kind is [`Top::Recorded`]).
 #[inline(always)]
-fn pop_plain(inner: &mut Inner, span_id: SpanId) -> Option<Target> {
+fn pop_plain(inner: &mut Inner, span_id: SpanId, owns_nothing: bool) -> Option<Target> {
     let top = inner.frames.last()?;
-    if top.ids.span_id != span_id || top.inherited.is_some() || top.otel.is_some() {
+    let owns = !owns_nothing && (top.inherited.is_some() || top.otel.is_some());
+    if top.ids.span_id != span_id || owns {
         return None;
     }
     let target = top.target;
@@ -300,7 +303,7 @@ pub(crate) fn push_kept(handle: &Handle) -> Pushed {
 pub(crate) fn pop(span_id: SpanId) {
     thread::with(|local| {
         let Some(mut inner) = local.inner() else { return };
-        if pop_plain(&mut inner, span_id).is_none() {
+        if pop_plain(&mut inner, span_id, false).is_none() {
             drop(inner);
             return pop_slow(local, span_id);
         }
