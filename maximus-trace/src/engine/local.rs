@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use super::bridge;
 use super::buffer;
-use super::cell::SpanCell;
 use super::clock;
 use super::frame::Top;
 use super::frame::{Frame, Inherited, Parent, Target};
@@ -274,12 +273,14 @@ pub(crate) fn push_handle(handle: &Handle) {
 
 /// A frame [`push_kept`] pushed, and what keeps the record it points at alive: dropping it
 /// takes the frame off this thread's stack (wherever it is by then), then lets the record go.
+#[cfg(feature = "tracing")]
 #[derive(Debug)]
 pub(crate) struct Pushed {
     span_id: SpanId,
-    _record: Option<Arc<SpanCell>>,
+    _record: Option<Arc<super::cell::SpanCell>>,
 }
 
+#[cfg(feature = "tracing")]
 impl Drop for Pushed {
     fn drop(&mut self) {
         pop(self.span_id);
@@ -288,6 +289,7 @@ impl Drop for Pushed {
 
 /// Makes `handle`'s span current on this thread for as long as the value returned lives: a
 /// frame that cannot outlive its record, whoever ends the span meanwhile.
+#[cfg(feature = "tracing")]
 pub(crate) fn push_kept(handle: &Handle) -> Pushed {
     push_handle(handle);
     Pushed {

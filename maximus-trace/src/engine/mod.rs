@@ -18,6 +18,7 @@ pub(crate) mod clock;
 pub(crate) mod exception;
 pub(crate) mod frame;
 pub(crate) mod handle;
+pub(crate) mod handoff;
 pub(crate) mod ids;
 pub(crate) mod limits;
 pub(crate) mod local;

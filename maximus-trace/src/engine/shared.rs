@@ -2,24 +2,20 @@
 //! (the export thread takes the ended ones while the thread is idle), its counters (read by
 //! `stats()`), and its mailbox (operations other threads make on its open spans).
 //!
-//! The buffer is owned by a small state machine rather than a lock: the owning thread marks
-//! it `BUSY` once per outermost span (one compare-and-swap) and `IDLE` when its span stack
-//! empties (one store); the export thread only steals an `IDLE` buffer. So a span costs no
-//! atomic read-modify-write, and a thread that went quiet still has its ended spans exported.
+//! The buffer is a [`Handoff`]: the owning thread holds it from its outermost span's start
+//! until its span stack empties (one compare-and-swap, one store), and the export thread
+//! takes from it only in between. So a span costs no atomic read-modify-write, and a thread
+//! that went quiet still has its ended spans exported.
 
-use std::cell::UnsafeCell;
-use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+use super::handoff::Handoff;
+pub(crate) use super::handoff::Hold;
 use super::ids::SpanId;
 use super::record::{EventRecord, Record};
 use crate::model::KeyValue;
 use crate::model::Status;
-
-const IDLE: u8 = 0;
-const BUSY: u8 = 1;
-const STEALING: u8 = 2;
 
 /// Ended (and, while the thread is busy, open) records of one pipeline generation.
 #[derive(Debug, Default)]
@@ -44,8 +40,7 @@ pub(crate) enum Op {
 pub(crate) struct ThreadShared {
     /// Identifies the thread in span handles that other threads hold.
     pub token: u64,
-    state: AtomicU8,
-    buffer: UnsafeCell<Buffer>,
+    buffer: Handoff<Buffer>,
     /// Spans started and ended on this thread, for the pipeline generation `counted`.
     started: AtomicU64,
     ended: AtomicU64,
@@ -54,60 +49,11 @@ pub(crate) struct ThreadShared {
     mail: Mutex<Vec<(SpanId, Op)>>,
 }
 
-// SAFETY: `buffer` is only touched by whoever moved `state` away from `IDLE` (the owner to
-// `BUSY`, holding a `Hold`; the export thread to `STEALING`, inside `steal`), with
-// acquire/release ordering on `state`.
-unsafe impl Sync for ThreadShared {}
-
-/// Proof that this thread holds its buffer: made by [`ThreadShared::acquire`], consumed by
-/// [`ThreadShared::release`]. Reaching the buffer takes `&mut Hold`, so holding it is a type,
-/// not a flag that every access must trust.
-#[derive(Debug)]
-pub(crate) struct Hold {
-    /// Whose buffer (checked in debug builds: a thread only ever holds its own).
-    #[cfg(debug_assertions)]
-    owner: *const ThreadShared,
-    /// Not `Send`: only the thread that acquired the buffer may use it.
-    _not_send: PhantomData<*const ()>,
-}
-
-impl Hold {
-    fn of(_shared: &ThreadShared) -> Self {
-        Hold {
-            #[cfg(debug_assertions)]
-            owner: _shared,
-            _not_send: PhantomData,
-        }
-    }
-
-    #[inline(always)]
-    fn check(&self, _shared: &ThreadShared) {
-        #[cfg(debug_assertions)]
-        debug_assert!(
-            std::ptr::eq(self.owner, _shared),
-            "a hold on another thread's buffer"
-        );
-    }
-}
-
-/// A hold dropped instead of released would leave the buffer `BUSY` for good: the owner's
-/// next `acquire` would spin forever and the export thread never steal. Debug builds (the
-/// tests) catch it where it happens; release builds carry no drop glue for it.
-#[cfg(debug_assertions)]
-impl Drop for Hold {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            panic!("a buffer hold was dropped without `ThreadShared::release`");
-        }
-    }
-}
-
 impl ThreadShared {
     pub(crate) const fn new(token: u64) -> Self {
         ThreadShared {
             token,
-            state: AtomicU8::new(IDLE),
-            buffer: UnsafeCell::new(Buffer {
+            buffer: Handoff::new(Buffer {
                 records: Vec::new(),
                 generation: 0,
                 mixed: false,
@@ -122,69 +68,45 @@ impl ThreadShared {
 
     /// Owner: takes the buffer. Waits only while the export thread is swapping it out.
     pub(crate) fn acquire(&self) -> Hold {
-        while self
-            .state
-            .compare_exchange_weak(IDLE, BUSY, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            std::thread::yield_now();
-        }
-        Hold::of(self)
+        self.buffer.acquire()
     }
 
     /// Owner: gives the buffer back to the export thread.
     pub(crate) fn release(&self, hold: Hold) {
-        hold.check(self);
-        // Consumed here, not dropped: a drop anywhere else is the bug debug builds catch.
-        std::mem::forget(hold);
-        self.state.store(IDLE, Ordering::Release);
+        self.buffer.release(hold);
     }
 
     /// The buffer, read-only, for the thread whose `hold` says it holds it.
     #[inline(always)]
     pub(crate) fn buffer_ref<'a>(&'a self, hold: &'a Hold) -> &'a Buffer {
-        hold.check(self);
-        // SAFETY: as in `buffer`; a shared borrow of `hold` rules out a `&mut Buffer` from
-        // `buffer` for as long as this reference lives.
-        unsafe { &*self.buffer.get() }
+        self.buffer.get(hold)
     }
 
-    /// The buffer, for the thread whose `hold` says it holds it: `&mut` to the hold makes this
-    /// the only reference to the buffer while it lives.
+    /// The buffer, for the thread whose `hold` says it holds it.
     #[inline(always)]
     pub(crate) fn buffer<'a>(&'a self, hold: &'a mut Hold) -> &'a mut Buffer {
-        hold.check(self);
-        // SAFETY: a `Hold` exists only between `acquire` and `release` on this thread (it is
-        // made by the first and consumed by the second, and is neither `Send`, `Clone` nor
-        // constructible elsewhere): `state` is `BUSY`, so the export thread does not touch the
-        // buffer (`steal` needs `IDLE`), and no other thread has a `Hold` for it. The `&mut`
-        // borrow of `hold` for `'a` rules out a second reference from this thread.
-        unsafe { &mut *self.buffer.get() }
+        self.buffer.get_mut(hold)
     }
 
     /// Export thread: takes the records of an idle thread, leaving `spare` in their place.
     /// Gives `spare` back when the thread is busy or has nothing.
     pub(crate) fn steal(&self, generation: u64, spare: Vec<Record>) -> Result<Vec<Record>, Vec<Record>> {
-        if self
-            .state
-            .compare_exchange(IDLE, STEALING, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            return Err(spare);
-        }
-        // SAFETY: `STEALING` excludes the owner until the store below.
-        let buffer = unsafe { &mut *self.buffer.get() };
-        let taken = if buffer.records.is_empty() {
-            Err(spare)
-        } else if buffer.generation != generation {
-            // Left over from a pipeline that has shut down: nobody will export them.
-            buffer.records.clear();
-            Err(spare)
-        } else {
-            Ok(std::mem::replace(&mut buffer.records, spare))
-        };
-        self.state.store(IDLE, Ordering::Release);
-        taken
+        let mut spare = Some(spare);
+        let taken = self.buffer.steal(|buffer| {
+            if buffer.records.is_empty() {
+                None
+            } else if buffer.generation != generation {
+                // Left over from a pipeline that has shut down: nobody will export them.
+                buffer.records.clear();
+                None
+            } else {
+                spare
+                    .take()
+                    .map(|spare| std::mem::replace(&mut buffer.records, spare))
+            }
+        });
+        // `spare` is still there unless records were taken in its place.
+        taken.flatten().ok_or_else(|| spare.unwrap_or_default())
     }
 
     /// Owner: publishes its counts of spans started and ended for pipeline `generation`
@@ -216,7 +138,7 @@ impl ThreadShared {
     pub(crate) fn post(&self, span_id: SpanId, op: Op) {
         // An owner that does not hold its buffer has no span open in it: the span ended, and
         // mail kept for it would only pile up.
-        if self.state.load(Ordering::Acquire) != BUSY {
+        if !self.buffer.is_held() {
             return;
         }
         self.mail
