@@ -50,32 +50,40 @@ impl Primitives for Std {
     type Cell<T> = UnsafeCell<T>;
 }
 
-impl State for AtomicU8 {
-    #[inline(always)]
-    fn load(&self, order: Ordering) -> u8 {
-        AtomicU8::load(self, order)
-    }
+/// `State` for an `AtomicU8` type with `std`'s methods (`std`'s, and loom's in its models),
+/// pausing with `$pause`.
+macro_rules! atomic_state {
+    ($atomic:ty, $pause:path) => {
+        impl State for $atomic {
+            #[inline(always)]
+            fn load(&self, order: Ordering) -> u8 {
+                <$atomic>::load(self, order)
+            }
 
-    #[inline(always)]
-    fn store(&self, value: u8, order: Ordering) {
-        AtomicU8::store(self, value, order)
-    }
+            #[inline(always)]
+            fn store(&self, value: u8, order: Ordering) {
+                <$atomic>::store(self, value, order)
+            }
 
-    #[inline(always)]
-    fn swap_if(&self, current: u8, new: u8, success: Ordering, weak: bool) -> bool {
-        if weak {
-            self.compare_exchange_weak(current, new, success, Ordering::Relaxed)
-                .is_ok()
-        } else {
-            self.compare_exchange(current, new, success, Ordering::Relaxed)
-                .is_ok()
+            #[inline(always)]
+            fn swap_if(&self, current: u8, new: u8, success: Ordering, weak: bool) -> bool {
+                if weak {
+                    self.compare_exchange_weak(current, new, success, Ordering::Relaxed)
+                        .is_ok()
+                } else {
+                    self.compare_exchange(current, new, success, Ordering::Relaxed)
+                        .is_ok()
+                }
+            }
+
+            fn pause() {
+                $pause();
+            }
         }
-    }
-
-    fn pause() {
-        std::thread::yield_now();
-    }
+    };
 }
+
+atomic_state!(AtomicU8, std::thread::yield_now);
 
 impl<T> Cell<T> for UnsafeCell<T> {
     #[inline(always)]
@@ -214,7 +222,7 @@ mod loom_models {
 
     use loom::sync::Arc;
 
-    use super::{Handoff, IDLE, Primitives};
+    use super::{Handoff, IDLE, Primitives, State};
 
     enum Loom {}
 
@@ -223,29 +231,7 @@ mod loom_models {
         type Cell<T> = loom::cell::UnsafeCell<T>;
     }
 
-    impl super::State for loom::sync::atomic::AtomicU8 {
-        fn load(&self, order: Ordering) -> u8 {
-            loom::sync::atomic::AtomicU8::load(self, order)
-        }
-
-        fn store(&self, value: u8, order: Ordering) {
-            loom::sync::atomic::AtomicU8::store(self, value, order)
-        }
-
-        fn swap_if(&self, current: u8, new: u8, success: Ordering, weak: bool) -> bool {
-            if weak {
-                self.compare_exchange_weak(current, new, success, Ordering::Relaxed)
-                    .is_ok()
-            } else {
-                self.compare_exchange(current, new, success, Ordering::Relaxed)
-                    .is_ok()
-            }
-        }
-
-        fn pause() {
-            loom::thread::yield_now();
-        }
-    }
+    atomic_state!(loom::sync::atomic::AtomicU8, loom::thread::yield_now);
 
     impl<T> super::Cell<T> for loom::cell::UnsafeCell<T> {
         /// Records an access (a write: the protocol never reads without the right to write)
