@@ -86,6 +86,7 @@ fn take(shared: &ThreadShared, inner: &mut Inner, generation: u64) {
 }
 
 /// Puts a record into this thread's buffer, taking the buffer first if needed; its index.
+#[inline(always)]
 pub(crate) fn push(shared: &ThreadShared, inner: &mut Inner, generation: u64, record: Record) -> usize {
     let buffer = open(shared, inner, generation);
     buffer.mixed |= !record.sampled;

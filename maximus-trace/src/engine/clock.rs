@@ -104,6 +104,14 @@ pub(crate) fn now() -> Ticks {
         // SAFETY: `rdtsc` exists on every x86_64 CPU; `TSC` is set only where it is invariant.
         return Ticks(unsafe { std::arch::x86_64::_rdtsc() });
     }
+    read_clock()
+}
+
+/// `now()` where the TSC is not read inline: out of line, so the inline path stays a load, a
+/// branch and `rdtsc` in every span's start and end.
+#[cold]
+#[inline(never)]
+fn read_clock() -> Ticks {
     Ticks(clock().raw())
 }
 

@@ -200,6 +200,20 @@ impl Record {
         (self.attributes.capacity() != 0) | self.more.is_some() | self.name.is_owned()
     }
 
+    /// Not zero exactly when the record owns heap memory: the words that say so, or-ed. The
+    /// hand-over folds it over 64 records (half the instructions of folding [`owns_heap`]'s
+    /// three comparisons, which is 2 or 3 of a span's).
+    ///
+    /// [`owns_heap`]: Record::owns_heap
+    #[inline]
+    pub(crate) fn heap_word(&self) -> usize {
+        let more = self
+            .more
+            .as_deref()
+            .map_or(0, |more| std::ptr::from_ref(more) as usize);
+        self.attributes.capacity() | more | self.name.owned_bit()
+    }
+
     /// What the record owns on the heap.
     #[inline(never)]
     fn heap_bytes(&self) -> usize {

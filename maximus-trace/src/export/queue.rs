@@ -110,7 +110,7 @@ impl Queue {
         }
         // One fact per record, folded without branches: the sizes are walked only when a
         // record owns heap memory.
-        let any_heap = chunk.iter().fold(false, |heap, record| heap | record.owns_heap());
+        let any_heap = chunk.iter().fold(0, |heap, record| heap | record.heap_word()) != 0;
         let bytes = match any_heap {
             true => Record::retained_bytes_of(&chunk),
             false => chunk.len() * std::mem::size_of::<Record>(),

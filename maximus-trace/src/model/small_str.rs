@@ -75,7 +75,13 @@ impl SmallStr {
 
     #[inline]
     pub(crate) fn is_owned(&self) -> bool {
-        self.len & OWNED != 0
+        self.owned_bit() != 0
+    }
+
+    /// Not zero exactly when the string is owned (for a branch-free fold over many).
+    #[inline]
+    pub(crate) fn owned_bit(&self) -> usize {
+        self.len & OWNED
     }
 
     pub(crate) fn as_str(&self) -> &str {
