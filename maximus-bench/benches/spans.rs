@@ -414,26 +414,23 @@ impl Arm for OtelSdk {
     }
 }
 
-// ---- tracing `#[instrument]` + our `SpanLayer`: the same code as the arm below ----
+// ---- the `tracing` arms: the same `#[instrument]` code, a different subscriber each ----
 
-struct TracingMaximus {
-    sampled: Maximus,
+/// What differs between the `tracing` arms: what stands behind the subscriber. The code they
+/// time is the same (`workload::tracing_*`), so [`Arm`] is written once, for [`OverTracing`].
+trait TracingBackend: Sync {
+    fn name(&self) -> &'static str;
+    fn drain(&self);
+    fn exported(&self) -> u64;
+    fn records(&self) -> bool;
 }
 
-impl TracingMaximus {
-    /// A sampled maximus-trace pipeline and `SpanLayer`'s subscriber, for [`switch::install`].
-    fn start() -> (Self, tracing::Dispatch) {
-        use tracing_subscriber::layer::SubscriberExt as _;
-        let sampled = Maximus::start(Mode::Sampled);
-        let layer = maximus_trace::tracing_layer::SpanLayer::new();
-        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
-        (TracingMaximus { sampled }, dispatch)
-    }
-}
+/// A `tracing` arm: `B`'s subscriber is the one [`switch`] forwards to while it runs.
+struct OverTracing<B>(B);
 
-impl Arm for TracingMaximus {
+impl<B: TracingBackend> Arm for OverTracing<B> {
     fn name(&self) -> &'static str {
-        "tracing + maximus SpanLayer"
+        self.0.name()
     }
 
     #[inline]
@@ -452,11 +449,45 @@ impl Arm for TracingMaximus {
     }
 
     fn drain(&self) {
-        self.sampled.drain();
+        self.0.drain();
     }
 
     fn exported(&self) -> u64 {
-        self.sampled.exported()
+        self.0.exported()
+    }
+
+    fn records(&self) -> bool {
+        self.0.records()
+    }
+}
+
+/// Our `SpanLayer` into a sampled maximus-trace pipeline.
+struct TracingMaximus {
+    sampled: Maximus,
+}
+
+impl TracingMaximus {
+    /// A sampled maximus-trace pipeline and `SpanLayer`'s subscriber, for [`switch::install`].
+    fn start() -> (OverTracing<Self>, tracing::Dispatch) {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let sampled = Maximus::start(Mode::Sampled);
+        let layer = maximus_trace::tracing_layer::SpanLayer::new();
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        (OverTracing(TracingMaximus { sampled }), dispatch)
+    }
+}
+
+impl TracingBackend for TracingMaximus {
+    fn name(&self) -> &'static str {
+        "tracing + maximus SpanLayer"
+    }
+
+    fn drain(&self) {
+        Arm::drain(&self.sampled);
+    }
+
+    fn exported(&self) -> u64 {
+        Arm::exported(&self.sampled)
     }
 
     fn records(&self) -> bool {
@@ -464,30 +495,13 @@ impl Arm for TracingMaximus {
     }
 }
 
-// ---- tracing `#[instrument]` + tracing_subscriber's registry alone: every layer's floor ----
-
-/// The registry with no layer: what both `tracing` arms pay before their layer runs (ids,
-/// the span store, the entered stack), so what each layer adds is its row minus this one.
+/// The registry with no layer: what both other `tracing` arms pay before their layer runs
+/// (ids, the span store, the entered stack), so what each layer adds is its row minus this.
 struct TracingRegistry;
 
-impl Arm for TracingRegistry {
+impl TracingBackend for TracingRegistry {
     fn name(&self) -> &'static str {
         "tracing registry alone (floor)"
-    }
-
-    #[inline]
-    fn one_child(&self, i: u64) {
-        tracing_one_child(i);
-    }
-
-    #[inline]
-    fn hundred_children(&self, i: u64) {
-        tracing_hundred_children(i);
-    }
-
-    #[inline]
-    fn async_child(&self, i: u64) {
-        tracing_async_child(i);
     }
 
     fn drain(&self) {}
@@ -501,8 +515,7 @@ impl Arm for TracingRegistry {
     }
 }
 
-// ---- tracing `#[instrument]` + tracing-opentelemetry + the SDK's batch processor ----
-
+/// tracing-opentelemetry into the SDK's batch processor.
 struct TracingOtel {
     provider: SdkTracerProvider,
     exporter: CountingExporter,
@@ -510,12 +523,12 @@ struct TracingOtel {
 
 impl TracingOtel {
     /// Its subscriber, for [`switch::install`].
-    fn start() -> (Self, tracing::Dispatch) {
+    fn start() -> (OverTracing<Self>, tracing::Dispatch) {
         use tracing_subscriber::layer::SubscriberExt as _;
         let (provider, exporter) = otel_pipeline();
         let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("maximus-bench"));
         let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
-        (TracingOtel { provider, exporter }, dispatch)
+        (OverTracing(TracingOtel { provider, exporter }), dispatch)
     }
 }
 
@@ -525,24 +538,9 @@ impl Drop for TracingOtel {
     }
 }
 
-impl Arm for TracingOtel {
+impl TracingBackend for TracingOtel {
     fn name(&self) -> &'static str {
         "tracing + tracing-opentelemetry"
-    }
-
-    #[inline]
-    fn one_child(&self, i: u64) {
-        tracing_one_child(i);
-    }
-
-    #[inline]
-    fn hundred_children(&self, i: u64) {
-        tracing_hundred_children(i);
-    }
-
-    #[inline]
-    fn async_child(&self, i: u64) {
-        tracing_async_child(i);
     }
 
     fn drain(&self) {
@@ -587,7 +585,7 @@ fn main() {
     switch::use_index(1);
     bench_arm(&mut c, &otel, &mut table);
     switch::use_index(2);
-    bench_arm(&mut c, &TracingRegistry, &mut table);
+    bench_arm(&mut c, &OverTracing(TracingRegistry), &mut table);
 
     c.final_summary();
     if std::env::args().any(|a| a == "--test") {
